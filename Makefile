@@ -1,0 +1,116 @@
+# vlab: one plain Makefile.  Module-specific rules (guest images, the
+# agent, the unikernel guest, benchmarks) live in mk/*.mk and append to the
+# variables below.
+#
+#   make            build ./vlab
+#   make deps       install the Debian packages everything needs
+#   make images     build the guest images from Debian packages
+#   make check      deps + build + every test tier (unit, integration, e2e, security)
+#   make bench      benchmarks, side by side with their peers
+#   make install    PREFIX=/usr/local DESTDIR=
+
+VERSION  := 0.1.0
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BINDIR   ?= $(PREFIX)/bin
+LIBDIR   ?= $(PREFIX)/lib/vlab
+DATADIR  ?= $(PREFIX)/share/vlab
+O        := build
+SHELL    := /bin/bash
+
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+WERROR   ?= -Werror
+PKGS     := ncursesw panelw lua5.4 libseccomp jansson libcap libnl-route-3.0 libarchive
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+VLAB_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wno-format-truncation $(WERROR) -MMD -MP -I. \
+	$(PKG_CFLAGS) -DVLAB_VERSION='"$(VERSION)"' -DVLAB_LIBDIR='"$(LIBDIR)"' \
+	-DVLAB_DATADIR='"$(DATADIR)"'
+VLAB_LDLIBS = $(PKG_LIBS) -lpthread -lm
+
+# Debian packages, by purpose; mk/*.mk add their own.
+DEBS_BUILD  := gcc make pkg-config libncurses-dev liblua5.4-dev libseccomp-dev \
+	libjansson-dev libcap-dev libnl-route-3-dev libarchive-dev
+DEBS_TEST   := libcmocka-dev tmux jq
+DEBS_IMAGES :=
+DEBS_BENCH  :=
+
+# Host code: every .c under these folders, except guest code (folders named
+# guest/, built freestanding by their own rules) and the CLI entry point.
+SRC_DIRS  := core engines metrics lesson tui cli
+LIB_SRCS  := $(filter-out cli/main.c,$(shell find $(SRC_DIRS) -name '*.c' -not -path '*/guest/*' 2>/dev/null | sort))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(O)/%.o)
+
+TEST_TIERS := unit integration e2e security
+TEST_SRCS  := $(foreach t,$(TEST_TIERS),$(shell find tests/$(t) -name 'test_*.c' -not -path '*/guest/*' 2>/dev/null | sort))
+TEST_BINS  := $(TEST_SRCS:%.c=$(O)/%)
+
+IMAGE_TARGETS :=
+TEST_DEPS     :=
+BENCH_TARGETS :=
+
+.PHONY: all deps images tests check $(TEST_TIERS:%=check-%) bench install uninstall clean format
+all: vlab
+
+-include $(sort $(wildcard mk/*.mk))
+
+# Objects depend on the flags they were built with.
+$(O)/flags: FORCE
+	@mkdir -p $(O)
+	@echo '$(CC) $(CFLAGS) $(VLAB_CFLAGS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS) $(VLAB_CFLAGS)' > $@
+FORCE:
+
+$(O)/%.o: %.c $(O)/flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(VLAB_CFLAGS) -c -o $@ $<
+
+$(O)/libvlab.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+vlab: $(O)/cli/main.o $(O)/libvlab.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(VLAB_LDLIBS)
+
+# Test programs: cmocka, linked with everything in libvlab.a.
+$(O)/tests/%: tests/%.c tests/vtest.h $(O)/libvlab.a $(O)/flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(VLAB_CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libvlab.a $(VLAB_LDLIBS) -lcmocka
+
+tests: vlab $(TEST_BINS) $(TEST_DEPS)
+
+images: $(IMAGE_TARGETS)
+
+deps:
+	@DEBS="$(sort $(DEBS_BUILD) $(DEBS_TEST) $(DEBS_IMAGES) $(DEBS_BENCH))" tests/install-deps.sh
+
+check:
+	$(MAKE) deps
+	$(MAKE) all tests images
+	tests/run.sh $(TEST_TIERS)
+
+$(TEST_TIERS:%=check-%): check-%: all tests
+	tests/run.sh $*
+
+bench: all images $(BENCH_TARGETS)
+	bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DATADIR)
+	install -m 0755 vlab $(DESTDIR)$(BINDIR)/vlab
+	if [ -d labs ]; then cp -r labs $(DESTDIR)$(DATADIR)/; fi
+	if [ -d docs ]; then cp -r docs $(DESTDIR)$(DATADIR)/; fi
+	if [ -d $(O)/images ]; then cp -r $(O)/images $(DESTDIR)$(LIBDIR)/; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/vlab
+	rm -rf $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DATADIR)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(O) vlab
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

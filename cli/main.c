@@ -1,0 +1,159 @@
+/* cli/main.c: `vlab` entry point and the subcommand table. */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "engines/engine.h"
+
+static int cmd_instance(const struct vlab_cmd *cmd, int argc, char **argv)
+{
+	(void)cmd;
+	return vlab_child_main(argc, argv);
+}
+
+#define PENDING(n, a, s, h) {.name = n, .args = a, .summary = s, .main = cli_not_available, .help = h}
+
+static const struct vlab_cmd commands[] = {
+	PENDING("run", "LAB [--headless]", "work through a lab (the TUI; --headless for scripts)",
+		"Opens LAB in the terminal UI, or runs every step without one.\n"),
+	PENDING("labs", "", "list the labs and your progress in each",
+		"Lists the shipped labs and your own (~/.local/share/vlab/labs).\n"),
+	PENDING("check", "LAB", "lint a lab and run it headless on every engine (lab authors)",
+		"Loads LAB, validates its structure and runs it headless.\n"),
+	PENDING("grade", "LAB --workbook FILE [--format FMT]",
+		"grade a student's workbook (course staff)",
+		"Scores a workbook against LAB; formats: text, json, tap, junit, gradescope.\n"),
+	PENDING("bench", "[--engines LIST] [--metrics LIST] [--runs N]",
+		"measure the engines side by side",
+		"Runs the same workloads on each engine and prints one table.\n"),
+	{.name = "doctor",
+	 .args = "[--json] [--verbose] [--no-measure]",
+	 .summary = "what this machine can run, and why",
+	 .main = cmd_doctor,
+	 .help = "Checks KVM (and measures whether it is hardware-assisted), namespaces,\n"
+		 "cgroups, seccomp, QEMU and the guest images, and says what each engine\n"
+		 "will do here.\n"
+		 "\n"
+		 "Options:\n"
+		 "  --json         the same findings as JSON\n"
+		 "  --verbose      more detail (cgroup mounts, image paths)\n"
+		 "  --no-measure   skip the KVM speed measurement (~50 ms)\n"
+		 "  -h, --help     this help\n"
+		 "\n"
+		 "Exit status: 0 when at least one engine can run, 1 when none can.\n"},
+	{.name = "__instance", .args = "", .summary = "", .main = cmd_instance, .help = "",
+	 .hidden = 1},
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"vlab %s: a teaching lab kit for virtualization\n"
+		"\n"
+		"Usage: vlab [COMMAND] [OPTIONS]\n"
+		"\n"
+		"Runs a virtual machine, a container and a unikernel side by side in guided\n"
+		"labs.  With no command, opens the lab picker.\n"
+		"\n"
+		"Commands:\n",
+		VLAB_VERSION);
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (!commands[i].hidden)
+			fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out,
+		"\n"
+		"Options:\n"
+		"  -h, --help     this help (and `vlab COMMAND --help`)\n"
+		"  -V, --version  print the version\n"
+		"\n"
+		"Exit status:\n"
+		"  0  success\n"
+		"  1  what was examined failed (a check, a doctor with nothing to run)\n"
+		"  2  wrong flag or argument, or a part of vlab not available yet\n"
+		"  3  a malformed lab, workbook or image\n"
+		"  4  this host cannot run what was asked (see vlab doctor)\n"
+		"  5  vlab itself failed (I/O error, out of memory)\n");
+}
+
+void cli_cmd_help(const struct vlab_cmd *cmd)
+{
+	printf("Usage: vlab %s%s%s\n\n%s\n%s", cmd->name, cmd->args[0] ? " " : "", cmd->args,
+	       cmd->summary, cmd->help[0] ? "\n" : "");
+	fputs(cmd->help, stdout);
+}
+
+int cli_usage_error(const struct vlab_cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "vlab %s: ", cmd ? cmd->name : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'vlab %s%s--help'.\n", cmd ? cmd->name : "", cmd ? " " : "");
+	return VLAB_EXIT_USAGE;
+}
+
+int cli_not_available(const struct vlab_cmd *cmd, int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			cli_cmd_help(cmd);
+			printf("\n(Not available yet in vlab %s.)\n", VLAB_VERSION);
+			return VLAB_EXIT_OK;
+		}
+		if (!strcmp(argv[i], "-V") || !strcmp(argv[i], "--version")) {
+			printf("vlab %s\n", VLAB_VERSION);
+			return VLAB_EXIT_OK;
+		}
+	}
+	fprintf(stderr, "vlab %s: not available yet in vlab %s (this part is still being built).\n",
+		cmd->name, VLAB_VERSION);
+	return VLAB_EXIT_USAGE;
+}
+
+static const struct vlab_cmd *find(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && argv[1][0] != '-') {
+		const struct vlab_cmd *cmd = find(argv[1]);
+		if (!cmd) {
+			fprintf(stderr, "vlab: unknown command '%s'\nTry 'vlab --help'.\n", argv[1]);
+			return VLAB_EXIT_USAGE;
+		}
+		return cmd->main(cmd, argc - 1, argv + 1);
+	}
+	static const struct option longopts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			usage(stdout);
+			return VLAB_EXIT_OK;
+		case 'V':
+			printf("vlab %s\n", VLAB_VERSION);
+			return VLAB_EXIT_OK;
+		default:
+			fprintf(stderr, "Try 'vlab --help'.\n");
+			return VLAB_EXIT_USAGE;
+		}
+	}
+	/* No command: the lab picker (the TUI). */
+	fprintf(stderr, "vlab: the terminal UI is not available yet; `vlab doctor` shows what "
+			"this machine can run.\n");
+	return VLAB_EXIT_USAGE;
+}

@@ -1,0 +1,23 @@
+/* engines/registry.c: the engines compiled into vlab. */
+#include "engines/engine.h"
+
+#include <string.h>
+
+extern const struct vlab_engine vlab_engine_host;
+
+static const struct vlab_engine *const engines[] = {
+	&vlab_engine_host,
+};
+
+const struct vlab_engine *vlab_engine_at(size_t i)
+{
+	return i < sizeof(engines) / sizeof(engines[0]) ? engines[i] : NULL;
+}
+
+const struct vlab_engine *vlab_engine_find(const char *name)
+{
+	for (size_t i = 0; name && i < sizeof(engines) / sizeof(engines[0]); i++)
+		if (!strcmp(engines[i]->name, name))
+			return engines[i];
+	return NULL;
+}
