@@ -40,12 +40,11 @@ DEBS_BENCH  :=
 # Host code: every .c under these folders, except guest code (folders named
 # guest/, built freestanding by their own rules) and the CLI entry point.
 SRC_DIRS  := core engines metrics lesson tui cli
+# mk/*.mk may add host sources from elsewhere (LIB_SRCS += workloads/proto.c).
 LIB_SRCS  := $(filter-out cli/main.c,$(shell find $(SRC_DIRS) -name '*.c' -not -path '*/guest/*' 2>/dev/null | sort))
-LIB_OBJS  := $(LIB_SRCS:%.c=$(O)/%.o)
 
 TEST_TIERS := unit integration e2e security
 TEST_SRCS  := $(foreach t,$(TEST_TIERS),$(shell find tests/$(t) -name 'test_*.c' -not -path '*/guest/*' 2>/dev/null | sort))
-TEST_BINS  := $(TEST_SRCS:%.c=$(O)/%)
 
 IMAGE_TARGETS :=
 TEST_DEPS     :=
@@ -55,6 +54,9 @@ BENCH_TARGETS :=
 all: vlab
 
 -include $(sort $(wildcard mk/*.mk))
+
+LIB_OBJS  := $(sort $(LIB_SRCS:%.c=$(O)/%.o))
+TEST_BINS := $(TEST_SRCS:%.c=$(O)/%)
 
 # Objects depend on the flags they were built with.
 $(O)/flags: FORCE
