@@ -59,6 +59,22 @@ static void layout(struct tui_app *app)
 
 /* ---- drawing ---- */
 
+/* "running step 3", "measuring startup": what the lab is doing, 0 idle. */
+static int busy_phrase(const struct tui_app *app, char *buf, size_t len)
+{
+	int b = app->lab ? lesson_session_busy(app->lab) : -1;
+	if (b < 0)
+		return 0;
+	if (app->measuring[0])
+		snprintf(buf, len, "step %d: measuring %s", b + 1, app->measuring);
+	else
+		snprintf(buf, len, "working on %s %d",
+			 lesson_session_item(app->lab, (size_t)b)->kind == LESSON_QUESTION ? "question"
+											: "step",
+			 b + 1);
+	return 1;
+}
+
 static void draw_top(struct tui_app *app)
 {
 	char left[512], right[320] = "";
@@ -67,21 +83,26 @@ static void draw_top(struct tui_app *app)
 	for (int x = 0; x < COLS; x++)
 		addch(' ');
 	if (app->mode == TUI_MODE_LAB && app->lab) {
-		size_t n = app->lab->ops->count(app->lab);
-		snprintf(left, sizeof(left), " vlab: %s  [%zu/%zu]", app->lab->ops->title(app->lab),
-			 app->cur + 1, n);
+		size_t done = 0;
+		for (size_t i = 0; i < app->nitems; i++) {
+			enum lesson_status st = lesson_session_state(app->lab, i)->status;
+			done += st == LESSON_PASSED || st == LESSON_SKIPPED;
+		}
+		snprintf(left, sizeof(left), " vlab: %s  [%zu/%zu, %zu done]",
+			 lesson_session_lab(app->lab)->title, app->cur + 1, app->nitems, done);
 	} else {
 		snprintf(left, sizeof(left), " vlab %s: labs", VLAB_VERSION);
 	}
 	int w = tui_draw_str(0, 0, COLS, left, TUI_TITLE);
-	const char *busy = app->lab && app->lab->ops->busy ? app->lab->ops->busy(app->lab) : NULL;
+	char busy[128];
+	int working = busy_phrase(app, busy, sizeof(busy));
 	static const char spin[] = "|/-\\";
 	uint64_t now = vlab_now_ns();
 	enum tui_style st = TUI_TITLE;
 	if (app->status[0] && now - app->status_ns < STATUS_NS) {
 		snprintf(right, sizeof(right), " %s ", app->status);
 		st = app->status_style == TUI_NORMAL ? TUI_TITLE : app->status_style;
-	} else if (busy) {
+	} else if (working) {
 		snprintf(right, sizeof(right), " %c %s ", spin[app->spin % 4], busy);
 		st = TUI_WARN;
 	}
@@ -177,191 +198,15 @@ static void draw(struct tui_app *app)
 	refresh();
 }
 
-/* ---- instances ---- */
-
-static void inst_drop(struct tui_app *app, size_t i)
-{
-	tui_sb_free(&app->inst[i].sb);
-	memmove(&app->inst[i], &app->inst[i + 1], (app->ninst - i - 1) * sizeof(app->inst[0]));
-	app->ninst--;
-	if (app->tab > app->ninst)
-		app->tab = app->ninst;
-}
-
-/* Follows the lab's list of instances: new ones get a console tab (and the
- * focus of the console pane, so the student sees it start). */
-static void sync_instances(struct tui_app *app)
-{
-	struct vlab_instance *const *list = NULL;
-	size_t n = app->lab && app->lab->ops->instances ? app->lab->ops->instances(app->lab, &list) : 0;
-	for (size_t i = 0; i < app->ninst; i++)
-		app->inst[i].seen = 0;
-	for (size_t k = 0; k < n; k++) {
-		size_t i = 0;
-		while (i < app->ninst && app->inst[i].inst != list[k])
-			i++;
-		if (i < app->ninst) {
-			app->inst[i].seen = 1;
-			continue;
-		}
-		if (app->ninst == TUI_MAX_INST)
-			continue;
-		struct tui_inst *ti = &app->inst[app->ninst];
-		memset(ti, 0, sizeof(*ti));
-		if (tui_sb_init(&ti->sb, 5000, 2u << 20) < 0)
-			continue;
-		ti->inst = list[k];
-		snprintf(ti->name, sizeof(ti->name), "%s", vlab_instance_name(list[k]));
-		ti->seen = 1;
-		app->ninst++;
-		app->tab = app->ninst;
-		tui_log(app, "instance %s started (%s engine)", ti->name,
-			vlab_instance_engine(list[k]) ? vlab_instance_engine(list[k])->name : "?");
-	}
-	for (size_t i = app->ninst; i > 0; i--)
-		if (!app->inst[i - 1].seen)
-			inst_drop(app, i - 1);
-}
-
-/* Live CPU and memory, and exits per second by reason. */
-static void sample(struct tui_app *app)
-{
-	uint64_t now = vlab_now_ns();
-	for (size_t i = 0; i < app->ninst; i++) {
-		struct tui_inst *ti = &app->inst[i];
-		pid_t pid = vlab_instance_pid(ti->inst);
-		ti->ps_ok = pid > 0 && tui_procstat_sample(&ti->ps, pid) == 0;
-		const struct vlab_counters *cs = vlab_instance_counters(ti->inst);
-		if (!cs)
-			continue;
-		struct vlab_counter cur[VLAB_COUNTERS_MAX];
-		size_t n = vlab_counters_snapshot(cs, cur, VLAB_COUNTERS_MAX);
-		double dt = ti->prev_ns ? (double)(now - ti->prev_ns) / 1e9 : 0;
-		ti->ntop = 0;
-		ti->exits_total = 0;
-		for (size_t k = 0; k < n; k++) {
-			int is_exit = !strncmp(cur[k].name, "exit.", 5);
-			if (!is_exit && strncmp(cur[k].name, "hc.", 3))
-				continue;
-			if (is_exit)
-				ti->exits_total += cur[k].value;
-			uint64_t before = 0;
-			for (size_t j = 0; j < ti->nprev; j++)
-				if (!strcmp(ti->prev[j].name, cur[k].name))
-					before = ti->prev[j].value;
-			double rate = dt > 0 && cur[k].value >= before ? (double)(cur[k].value - before) / dt : 0;
-			/* Insert by rate, busiest first. */
-			size_t pos = ti->ntop;
-			while (pos > 0 && ti->top[pos - 1].rate < rate)
-				pos--;
-			if (pos >= TUI_TOP_EXITS)
-				continue;
-			size_t last = ti->ntop < TUI_TOP_EXITS ? ti->ntop : TUI_TOP_EXITS - 1;
-			memmove(&ti->top[pos + 1], &ti->top[pos], (last - pos) * sizeof(ti->top[0]));
-			snprintf(ti->top[pos].name, sizeof(ti->top[pos].name), "%s", cur[k].name);
-			ti->top[pos].rate = rate;
-			ti->top[pos].total = cur[k].value;
-			if (ti->ntop < TUI_TOP_EXITS)
-				ti->ntop++;
-		}
-		memcpy(ti->prev, cur, n * sizeof(cur[0]));
-		ti->nprev = n;
-		ti->prev_ns = now;
-	}
-	app->last_sample_ns = now;
-}
-
-static int any_running(const struct tui_app *app)
-{
-	for (size_t i = 0; i < app->ninst; i++) {
-		enum vlab_state s = vlab_instance_state(app->inst[i].inst);
-		if (s == VLAB_STATE_RUNNING || s == VLAB_STATE_STARTING)
-			return 1;
-	}
-	return 0;
-}
-
-/* ---- the lab ---- */
-
-void tui_refresh_item(struct tui_app *app)
-{
-	app->item_ok = app->lab && app->lab->ops->item(app->lab, app->cur, &app->item) == 0;
-	app->lesson_dirty = 1;
-}
-
-void tui_goto_item(struct tui_app *app, size_t i)
-{
-	size_t n = app->lab ? app->lab->ops->count(app->lab) : 0;
-	if (i >= n)
-		return;
-	app->cur = i;
-	app->lesson_scroll = 0;
-	app->answering = 0;
-	app->typing = 0;
-	if (app->lab->ops->seen)
-		app->lab->ops->seen(app->lab, i);
-	tui_refresh_item(app);
-}
-
-static void drain_lab(struct tui_app *app)
-{
-	if (!app->lab)
-		return;
-	int changed = app->lab->ops->pump ? app->lab->ops->pump(app->lab) : 0;
-	const char *line;
-	while (app->lab->ops->output && (line = app->lab->ops->output(app->lab)))
-		tui_log(app, "%s", line), changed = 1;
-	if (changed) {
-		tui_refresh_item(app);
-		sync_instances(app);
-	}
-}
-
-static void close_lab(struct tui_app *app)
-{
-	if (!app->lab)
-		return;
-	app->lab->ops->close(app->lab); /* stops every instance cleanly */
-	app->lab = NULL;
-	while (app->ninst)
-		inst_drop(app, app->ninst - 1);
-	tui_text_free(&app->lesson);
-	app->item_ok = 0;
-}
-
-int tui_open_lab(struct tui_app *app, const char *path)
-{
-	struct vlab_err err = {0};
-	struct tui_lab *lab;
-	if (tui_lab_open(path, &lab, &err) < 0) {
-		tui_status(app, TUI_BAD, "%s", err.msg);
-		tui_log(app, "cannot open %s: %s", path, err.msg);
-		return -1;
-	}
-	close_lab(app);
-	app->lab = lab;
-	snprintf(app->lab_path, sizeof(app->lab_path), "%s", path);
-	app->mode = TUI_MODE_LAB;
-	app->focus = TUI_P_LESSON;
-	app->tab = 0;
-	size_t at = lab->ops->resume_at ? lab->ops->resume_at(lab) : 0;
-	tui_log(app, "opened %s", path);
-	tui_goto_item(app, at);
-	if (at > 0)
-		tui_status(app, TUI_GOOD, "welcome back: resuming at %zu", at + 1);
-	sync_instances(app);
-	return 0;
-}
-
 /* ---- keys ---- */
 
 static void action(struct tui_app *app, int ch)
 {
 	struct vlab_err err = {0};
-	size_t n = app->lab->ops->count(app->lab);
+	const struct lesson_item *it = app->item;
 	switch (ch) {
 	case 'n':
-		if (app->cur + 1 < n)
+		if (app->cur + 1 < app->nitems)
 			tui_goto_item(app, app->cur + 1);
 		else
 			tui_status(app, TUI_NORMAL, "that was the last step");
@@ -371,33 +216,33 @@ static void action(struct tui_app *app, int ch)
 			tui_goto_item(app, app->cur - 1);
 		return;
 	case 'r':
-		if (!app->item_ok || !app->item.has_run) {
+		if (!it || it->kind != LESSON_STEP || !(it->has_run || it->has_check)) {
 			tui_status(app, TUI_NORMAL, "this step has nothing to run");
 			return;
 		}
-		if (app->lab->ops->run(app->lab, app->cur, &err) < 0) {
+		if (lesson_session_run(app->lab, app->cur, &err) < 0) {
 			tui_status(app, TUI_BAD, "%s", err.msg);
 			return;
 		}
-		tui_log(app, "running step %zu: %s", app->cur + 1, app->item.title);
+		tui_log(app, "running step %zu: %s", app->cur + 1, it->title);
 		break;
 	case 'c':
-		if (!app->item_ok || !app->item.has_check) {
+		if (!it || !it->has_check) {
 			tui_status(app, TUI_NORMAL, "this step has nothing to check");
 			return;
 		}
-		if (app->lab->ops->check(app->lab, app->cur, &err) < 0) {
+		if (lesson_session_check(app->lab, app->cur, &err) < 0) {
 			tui_status(app, TUI_BAD, "%s", err.msg);
 			return;
 		}
 		tui_log(app, "checking step %zu", app->cur + 1);
 		break;
 	case 'h':
-		if (!app->item_ok || app->item.hints_shown >= app->item.nhints) {
-			tui_status(app, TUI_NORMAL, app->item.nhints ? "no more hints" : "no hints here");
+		if (!it || app->state->hints_used >= it->nhints) {
+			tui_status(app, TUI_NORMAL, it && it->nhints ? "no more hints" : "no hints here");
 			return;
 		}
-		if (app->lab->ops->reveal_hint(app->lab, app->cur, &err) < 0) {
+		if (!lesson_session_hint(app->lab, app->cur, &err)) {
 			tui_status(app, TUI_BAD, "%s", err.msg);
 			return;
 		}
@@ -406,6 +251,7 @@ static void action(struct tui_app *app, int ch)
 		app->lesson_scroll = 1 << 20;
 		return;
 	}
+	tui_lab_events(app);
 	tui_refresh_item(app);
 }
 
@@ -464,7 +310,7 @@ static void handle_key(struct tui_app *app, int ch)
 		return;
 	case 'q':
 	case 3: /* ^C: raw mode makes it a key */
-		if (any_running(app))
+		if (tui_any_running(app))
 			app->overlay = TUI_OV_QUIT;
 		else
 			app->quit = 1;
@@ -481,27 +327,6 @@ static void handle_key(struct tui_app *app, int ch)
 
 /* ---- the loop ---- */
 
-static void read_console(struct tui_app *app, struct tui_inst *ti)
-{
-	char buf[8192];
-	size_t got = 0;
-	int fd = vlab_instance_console_fd(ti->inst);
-	while (got < CONSOLE_READ_BUDGET) {
-		ssize_t r = read(fd, buf, sizeof(buf));
-		if (r > 0) {
-			tui_sb_feed(&ti->sb, buf, (size_t)r);
-			got += (size_t)r;
-			if ((size_t)r < sizeof(buf))
-				break;
-		} else {
-			if (r == 0 || (errno != EAGAIN && errno != EINTR))
-				ti->console_eof = 1;
-			break;
-		}
-	}
-	(void)app;
-}
-
 static int run_loop(struct tui_app *app)
 {
 	uint64_t dirty_since = 0, last_draw = 0;
@@ -509,7 +334,7 @@ static int run_loop(struct tui_app *app)
 	while (!app->quit) {
 		uint64_t now = vlab_now_ns();
 		if (now - app->last_sample_ns >= SAMPLE_NS) {
-			sample(app);
+			tui_sample(app);
 			need_draw = 1;
 		}
 		if (need_draw || (dirty_since && now - last_draw >= FRAME_NS)) {
@@ -522,20 +347,14 @@ static int run_loop(struct tui_app *app)
 		size_t np = 0;
 		pfd[np++] = (struct pollfd){.fd = STDIN_FILENO, .events = POLLIN};
 		pfd[np++] = (struct pollfd){.fd = app->term.sigfd, .events = POLLIN};
+		/* The session's descriptors: its runner, every instance's
+		 * console and process. */
 		size_t lab0 = np, nlab = 0;
-		if (app->lab && app->lab->ops->fds) {
-			int fds[8];
-			nlab = app->lab->ops->fds(app->lab, fds, 8);
-			for (size_t i = 0; i < nlab; i++)
-				pfd[np++] = (struct pollfd){.fd = fds[i], .events = POLLIN};
-		}
-		size_t inst0 = np;
-		for (size_t i = 0; i < app->ninst; i++) {
-			struct tui_inst *ti = &app->inst[i];
-			pfd[np++] = (struct pollfd){.fd = ti->console_eof ? -1 : vlab_instance_console_fd(ti->inst),
-						    .events = POLLIN};
-			pfd[np++] = (struct pollfd){.fd = vlab_instance_event_fd(ti->inst), .events = POLLIN};
-			pfd[np++] = (struct pollfd){.fd = vlab_instance_pidfd(ti->inst), .events = POLLIN};
+		if (app->lab) {
+			nlab = lesson_session_pollfds(app->lab, pfd + np, MAX_POLL - np);
+			if (nlab > MAX_POLL - np)
+				nlab = MAX_POLL - np;
+			np += nlab;
 		}
 		/* Sleep until the next sample, frame or spinner step. */
 		uint64_t wait = SAMPLE_NS - (vlab_now_ns() - app->last_sample_ns < SAMPLE_NS
@@ -543,7 +362,12 @@ static int run_loop(struct tui_app *app)
 						     : SAMPLE_NS);
 		if (dirty_since)
 			wait = FRAME_NS < wait ? FRAME_NS : wait;
-		const char *busy = app->lab && app->lab->ops->busy ? app->lab->ops->busy(app->lab) : NULL;
+		int busy = app->lab && lesson_session_busy(app->lab) >= 0;
+		if (app->lab) {
+			int t = lesson_session_timeout_ms(app->lab);
+			if (t >= 0 && (uint64_t)t * 1000000ull < wait)
+				wait = (uint64_t)t * 1000000ull;
+		}
 		if (busy || (app->status[0] && vlab_now_ns() - app->status_ns < STATUS_NS + SAMPLE_NS))
 			wait = wait > 250000000ull ? 250000000ull : wait;
 		int r = poll(pfd, (nfds_t)np, (int)(wait / 1000000ull) + 1);
@@ -556,30 +380,26 @@ static int run_loop(struct tui_app *app)
 			tui_log(app, "signal %d: stopping", sig);
 			return 128 + sig;
 		}
-		if (r <= 0)
-			continue;
-		if (pfd[0].revents & (POLLHUP | POLLERR | POLLNVAL))
+		if (r > 0 && (pfd[0].revents & (POLLHUP | POLLERR | POLLNVAL)))
 			return VLAB_EXIT_FAIL; /* the terminal went away */
-		/* Output first, keys last: the key's redraw shows it all. */
-		for (size_t i = 0; i < app->ninst; i++) {
-			struct tui_inst *ti = &app->inst[i];
-			struct pollfd *p = &pfd[inst0 + 3 * i];
-			if (p[0].revents) {
-				read_console(app, ti);
+		/* The lab first, keys last: the key's redraw shows it all.
+		 * Console output only marks the screen dirty (frames are
+		 * coalesced); anything else redraws at once. */
+		int lab_ready = 0;
+		for (size_t i = 0; i < nlab; i++)
+			lab_ready |= pfd[lab0 + i].revents != 0;
+		if (app->lab && (lab_ready || lesson_session_timeout_ms(app->lab) == 0)) {
+			size_t before = app->ninst;
+			enum lesson_status st = app->state ? app->state->status : LESSON_TODO;
+			if (tui_lab_events(app) > 0) {
 				if (!dirty_since)
 					dirty_since = vlab_now_ns();
-			}
-			if (p[1].revents || p[2].revents) {
-				vlab_instance_pump(ti->inst, NULL);
-				need_draw = 1;
+				if (app->ninst != before || (app->state && app->state->status != st))
+					need_draw = 1;
 			}
 		}
-		for (size_t i = 0; i < nlab; i++)
-			if (pfd[lab0 + i].revents) {
-				drain_lab(app);
-				need_draw = 1;
-				break;
-			}
+		if (r <= 0)
+			continue;
 		if (pfd[0].revents & POLLIN) {
 			uint64_t t0 = vlab_now_ns();
 			int ch, keys = 0;
@@ -621,8 +441,11 @@ int tui_main(const char *lab_path)
 	if (trace && *trace)
 		app->trace = fopen(trace, "we");
 	app->mode = TUI_MODE_PICKER;
-	tui_picker_scan(app);
 	layout(app);
+	if (!lab_path) {
+		draw(app); /* something on screen while the labs are read */
+		tui_picker_scan(app);
+	}
 	int rc = VLAB_EXIT_OK;
 	if (lab_path && tui_open_lab(app, lab_path) < 0) {
 		tui_term_stop(&app->term);
@@ -635,7 +458,7 @@ int tui_main(const char *lab_path)
 			tui_status(app, TUI_WARN, "stopping instances...");
 			draw(app);
 		}
-		close_lab(app);
+		tui_close_lab(app);
 		tui_term_stop(&app->term);
 	}
 	if (app->trace)

@@ -13,7 +13,9 @@
 #include <stdio.h>
 
 #include "engines/engine.h"
-#include "tui/lab.h"
+#include "lesson/catalog.h"
+#include "lesson/session.h"
+#include "tui/chart.h"
 #include "tui/procstat.h"
 #include "tui/scrollback.h"
 #include "tui/term.h"
@@ -45,9 +47,10 @@ extern const struct tui_panel_ops tui_lesson_panel, tui_instances_panel, tui_met
 #define TUI_MAX_INST 16
 #define TUI_TOP_EXITS 6
 
-/* One instance as the front end follows it. */
+/* One instance as the front end follows it (the session owns the
+ * instance; this is the view: console scrollback, live figures). */
 struct tui_inst {
-	struct vlab_instance *inst; /* borrowed from the lab */
+	int id; /* lesson_instance.id */
 	char name[VLAB_NAME_MAX + 1];
 	struct tui_scrollback sb;
 	int scroll; /* console lines up from the bottom */
@@ -64,9 +67,9 @@ struct tui_inst {
 	} top[TUI_TOP_EXITS];
 	size_t ntop;
 	uint64_t exits_total;
-	int seen; /* still listed by the lab at the last sync */
-	int console_eof;
 };
+
+#define TUI_MAX_CHARTS 16
 
 enum tui_overlay { TUI_OV_NONE, TUI_OV_HELP, TUI_OV_QUIT };
 enum tui_mode { TUI_MODE_PICKER, TUI_MODE_LAB };
@@ -83,16 +86,16 @@ struct tui_app {
 	int too_small;
 
 	/* the picker */
-	struct tui_lab_info *labs;
+	struct lesson_catalog_entry *labs;
 	size_t nlabs, lab_sel;
 	int picker_scroll;
 
 	/* the open lab */
-	struct tui_lab *lab;
-	char lab_path[4096];
+	struct lesson_session *lab;
+	size_t nitems;
 	size_t cur;
-	struct tui_item item;
-	int item_ok;
+	const struct lesson_item *item;        /* lesson_session_item(cur) */
+	const struct lesson_item_state *state; /* its progress */
 	struct tui_text lesson;        /* current item's text, wrapped */
 	int lesson_w;                  /* width it was wrapped for */
 	int lesson_scroll;
@@ -108,6 +111,10 @@ struct tui_app {
 	int typing; /* keys go to the active console's instance */
 	struct tui_scrollback log; /* the lab's output, run/check results */
 	int log_scroll;
+	struct tui_chart charts[TUI_MAX_CHARTS];
+	size_t ncharts;
+	char measuring[64]; /* the measurement in progress, "" none */
+	unsigned measured;  /* measurements recorded during the current action */
 	int metrics_scroll;
 	int instances_scroll;
 
@@ -115,7 +122,6 @@ struct tui_app {
 	enum tui_style status_style;
 	uint64_t status_ns;
 	uint64_t last_sample_ns;
-	const char *spinner_phrase;
 	unsigned spin;
 	FILE *trace; /* VLAB_TUI_TRACE: key-to-redraw times */
 };
@@ -143,9 +149,20 @@ void tui_log(struct tui_app *app, const char *fmt, ...) __attribute__((format(pr
 
 /* ---- actions shared by keys and panels (tui/app.c) ---- */
 void tui_goto_item(struct tui_app *app, size_t i);
+/* The lesson panel's text must be laid out again (state, hints changed). */
 void tui_refresh_item(struct tui_app *app);
+/* The session's view of the instance behind console/instances entry ti. */
+const struct lesson_instance *tui_inst_of(const struct tui_app *app, const struct tui_inst *ti);
 /* Opens a lab (from the picker or the command line); 0 or -1 (status set). */
 int tui_open_lab(struct tui_app *app, const char *path);
+/* Stops the lab's instances (cleanly) and closes it. */
+void tui_close_lab(struct tui_app *app);
+/* Dispatches the session and takes its events; returns how many. */
+int tui_lab_events(struct tui_app *app);
+/* Samples live CPU, memory and exit rates of every instance. */
+void tui_sample(struct tui_app *app);
+/* Whether an instance is still starting or running. */
+int tui_any_running(const struct tui_app *app);
 /* Scans the shipped and the student's lab folders for the picker. */
 void tui_picker_scan(struct tui_app *app);
 /* Draws the help overlay or the quit confirmation. */

@@ -57,8 +57,9 @@ void tui_draw_overlay(struct tui_app *app)
 	} else if (app->overlay == TUI_OV_QUIT) {
 		size_t running = 0;
 		for (size_t i = 0; i < app->ninst; i++) {
-			enum vlab_state s = vlab_instance_state(app->inst[i].inst);
-			running += s == VLAB_STATE_RUNNING || s == VLAB_STATE_STARTING;
+			const struct lesson_instance *li = tui_inst_of(app, &app->inst[i]);
+			running += li && !li->gone &&
+				   (li->state == VLAB_STATE_RUNNING || li->state == VLAB_STATE_STARTING);
 		}
 		dialog(app, 6, 52, "Quit?", &in);
 		char line[128];

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/fdio.h"
 #include "tui/app.h"
 
 static struct tui_scrollback *active_sb(struct tui_app *app, int **scroll)
@@ -18,16 +17,17 @@ static struct tui_scrollback *active_sb(struct tui_app *app, int **scroll)
 	return &app->log;
 }
 
-/* May the student type into the active tab's instance now? */
+/* May the student type into the active tab's instance now?  Into any
+ * running instance that has a console (a VM's serial console, a container
+ * shell). */
 static struct tui_inst *typable(struct tui_app *app)
 {
-	if (app->tab == 0 || app->tab > app->ninst || !app->item_ok || !app->item.console)
+	if (app->tab == 0 || app->tab > app->ninst)
 		return NULL;
 	struct tui_inst *ti = &app->inst[app->tab - 1];
-	if (strcmp(app->item.console, "*") && strcmp(app->item.console, ti->name))
-		return NULL;
-	if (vlab_instance_state(ti->inst) != VLAB_STATE_RUNNING &&
-	    vlab_instance_state(ti->inst) != VLAB_STATE_STARTING)
+	const struct lesson_instance *li = tui_inst_of(app, ti);
+	if (!li || li->gone || li->console_fd < 0 ||
+	    (li->state != VLAB_STATE_RUNNING && li->state != VLAB_STATE_STARTING))
 		return NULL;
 	return ti;
 }
@@ -132,8 +132,7 @@ static int key(struct tui_app *app, int ch)
 		char b[8];
 		int n = key_bytes(ch, b);
 		struct vlab_err err = {0};
-		if (n > 0 &&
-		    vlab_write_all(vlab_instance_console_fd(ti->inst), b, (size_t)n, 200, &err) < 0)
+		if (n > 0 && lesson_session_console_write(app->lab, ti->id, b, (size_t)n, &err) < 0)
 			tui_status(app, TUI_BAD, "%s: %s", ti->name, err.msg);
 		*scroll = 0;
 		return 1;
@@ -147,7 +146,7 @@ static int key(struct tui_app *app, int ch)
 			return 1;
 		}
 		if (ch == 'i')
-			tui_status(app, TUI_WARN, "this step does not let you type into %s",
+			tui_status(app, TUI_WARN, "%s takes no typing now",
 				   app->tab ? app->inst[app->tab - 1].name : "the lab log");
 		return 1;
 	case '[':

@@ -25,21 +25,14 @@ static enum tui_style state_style(enum vlab_state s)
 	}
 }
 
-/* "kvm", "tcg (emulated)", "rootless": what the instance said it runs on. */
-static void backend_of(const struct tui_inst *ti, char *buf, size_t len)
-{
-	const char *b = vlab_instance_attr(ti->inst, "backend");
-	const char *em = vlab_instance_attr(ti->inst, "emulated");
-	snprintf(buf, len, "%s%s", b ? b : "-", em && !strcmp(em, "yes") ? " (emulated)" : "");
-}
-
 /* The entry's lines; returns how many were drawn. */
 static int draw_one(struct tui_app *app, const struct tui_inst *ti, int y, int x, int w, int room)
 {
-	enum vlab_state st = vlab_instance_state(ti->inst);
-	const struct vlab_engine *e = vlab_instance_engine(ti->inst);
-	char backend[64], cpu[16] = "-", mem[24] = "-", line[256];
-	backend_of(ti, backend, sizeof(backend));
+	const struct lesson_instance *li = tui_inst_of(app, ti);
+	if (!li)
+		return 0;
+	enum vlab_state st = li->state;
+	char cpu[16] = "-", mem[24] = "-", line[320];
 	if (ti->ps_ok && ti->ps.valid)
 		snprintf(cpu, sizeof(cpu), "%.0f%%", ti->ps.cpu_pct);
 	if (ti->ps_ok)
@@ -48,33 +41,35 @@ static int draw_one(struct tui_app *app, const struct tui_inst *ti, int y, int x
 	c += tui_draw_str(y, c, w, app->term.g.bullet, state_style(st));
 	c += tui_draw_str(y, c, x + w - c, " ", TUI_NORMAL);
 	c += tui_draw_str(y, c, x + w - c, ti->name, TUI_EMPH);
-	snprintf(line, sizeof(line), " %s ", vlab_state_name(st));
+	snprintf(line, sizeof(line), " %s ", li->gone ? "gone" : vlab_state_name(st));
 	c += tui_draw_str(y, c, x + w - c, line, state_style(st));
-	snprintf(line, sizeof(line), "cpu %s mem %s", cpu, mem);
-	tui_draw_str(y, c, x + w - c, line, TUI_NORMAL);
+	if (st == VLAB_STATE_RUNNING || st == VLAB_STATE_STARTING) {
+		snprintf(line, sizeof(line), "cpu %s mem %s", cpu, mem);
+		tui_draw_str(y, c, x + w - c, line, TUI_NORMAL);
+	}
 	int used = 1;
 	if (used < room) {
-		char up[32] = "";
-		uint64_t ns = vlab_instance_startup_ns(ti->inst);
-		if (ns)
-			snprintf(up, sizeof(up), ", ready in %s",
-				 vlab_fmt_ns(ns, (char[24]){0}, 24));
-		snprintf(line, sizeof(line), "  %s on %s%s", e ? e->name : "?", backend, up);
-		tui_draw_str(y + used, x, w, line, TUI_DIM);
+		char up[48] = "", t[24];
+		if (li->startup_ns)
+			snprintf(up, sizeof(up), ", ready in %s", vlab_fmt_ns(li->startup_ns, t, sizeof(t)));
+		int cc = x + tui_draw_str(y + used, x, w, "  ", TUI_NORMAL);
+		snprintf(line, sizeof(line), "%s on %s", li->engine, li->backend[0] ? li->backend : "-");
+		cc += tui_draw_str(y + used, cc, x + w - cc, line, TUI_DIM);
+		if (li->emulated)
+			cc += tui_draw_str(y + used, cc, x + w - cc, " (emulated)", TUI_WARN);
+		tui_draw_str(y + used, cc, x + w - cc, up, TUI_DIM);
 		used++;
 	}
-	if (st == VLAB_STATE_FAILED && used < room) {
-		snprintf(line, sizeof(line), "  %s", vlab_instance_error(ti->inst));
+	if (li->error[0] && used < room) {
+		snprintf(line, sizeof(line), "  %s", li->error);
 		tui_draw_str(y + used, x, w, line, TUI_BAD);
 		used++;
 	}
 	if (ti->ntop && used < room) {
-		/* "exits/s io 1.2k mmio 310 hlt 5": counters' own prefixes. */
-		const char *kind = strchr(ti->top[0].name, '.') && !strncmp(ti->top[0].name, "hc.", 3)
-					   ? "hypercalls/s"
-					   : "exits/s";
+		/* "exits/s io 1.2k mmio 310 hlt 5": the hypervisor at work. */
+		int hc = !strncmp(ti->top[0].name, "hc.", 3);
 		int cc = x + 2;
-		cc += tui_draw_str(y + used, cc, x + w - cc, kind, TUI_NORMAL);
+		cc += tui_draw_str(y + used, cc, x + w - cc, hc ? "hypercalls/s" : "exits/s", TUI_NORMAL);
 		for (size_t k = 0; k < ti->ntop && cc < x + w - 4; k++) {
 			const char *nm = strchr(ti->top[k].name, '.');
 			char num[16];
@@ -84,9 +79,9 @@ static int draw_one(struct tui_app *app, const struct tui_inst *ti, int y, int x
 					   tui_fmt_num(ti->top[k].rate, num, sizeof(num)), TUI_WARN);
 		}
 		used++;
-		if (used < room) {
+		if (used < room && ti->exits_total) {
 			char tot[16];
-			snprintf(line, sizeof(line), "  %s exits in all",
+			snprintf(line, sizeof(line), "  %s VM exits since start",
 				 tui_fmt_num((double)ti->exits_total, tot, sizeof(tot)));
 			tui_draw_str(y + used, x, w, line, TUI_DIM);
 			used++;

@@ -9,29 +9,32 @@
 
 #include "tui/app.h"
 
-static const char *state_word(const struct tui_item *it, enum tui_style *st)
+static const char *state_word(const struct lesson_item *it, const struct lesson_item_state *st,
+			      enum tui_style *style)
 {
-	*st = TUI_DIM;
-	switch (it->state) {
-	case TUI_ITEM_BUSY:
-		*st = TUI_WARN;
+	int q = it->kind == LESSON_QUESTION;
+	*style = TUI_DIM;
+	switch (st->status) {
+	case LESSON_RUNNING:
+		*style = TUI_WARN;
 		return "working...";
-	case TUI_ITEM_RAN:
-		*st = TUI_WARN;
-		return it->has_check ? "done; press c to check it" : "done";
-	case TUI_ITEM_PASSED:
-		*st = TUI_GOOD;
-		return "check passed";
-	case TUI_ITEM_FAILED:
-		*st = TUI_BAD;
-		return "not yet";
-	case TUI_ITEM_ANSWERED:
-		*st = TUI_GOOD;
-		return "answer saved";
+	case LESSON_PASSED:
+		*style = TUI_GOOD;
+		return q ? "answer saved: right" : "check passed";
+	case LESSON_FAILED:
+		*style = TUI_BAD;
+		return q ? "answer saved: not right yet (a to answer again)"
+			 : "not yet: the check did not pass (r to run again)";
+	case LESSON_ERROR:
+		*style = TUI_BAD;
+		return "the lab stopped with an error";
+	case LESSON_SKIPPED:
+		*style = TUI_WARN;
+		return "skipped: this machine cannot run it";
 	default:
-		if (it->kind == TUI_ITEM_QUESTION)
+		if (q)
 			return "press a to answer";
-		return it->has_run ? "press r to run this step" : "";
+		return it->has_run ? "press r to run this step" : it->has_check ? "press c to check" : "";
 	}
 }
 
@@ -43,43 +46,54 @@ static void rebuild(struct tui_app *app, int width)
 	tui_text_free(&app->lesson);
 	app->lesson_w = width;
 	app->lesson_dirty = 0;
-	if (!app->item_ok) {
-		tui_text_add(&app->lesson, "This item cannot be shown.", TUI_BAD, width);
+	const struct lesson_item *it = app->item;
+	const struct lesson_item_state *st = app->state;
+	if (!it || !st) {
+		tui_text_add(&app->lesson, "This lab has no steps.", TUI_BAD, width);
 		return;
 	}
-	const struct tui_item *it = &app->item;
-	tui_text_render(&app->lesson, it->text, width);
-	enum tui_style st;
-	const char *w = state_word(it, &st);
-	if (*w || (it->message && *it->message))
+	if (app->cur == 0 && lesson_session_lab(app->lab)->intro[0]) {
+		tui_text_render(&app->lesson, lesson_session_lab(app->lab)->intro, width);
 		tui_text_newline(&app->lesson);
-	if (*w)
-		tui_text_add(&app->lesson, w, st, width);
-	if (it->message && *it->message) {
+	}
+	tui_text_render(&app->lesson, it->text, width);
+	enum tui_style style;
+	const char *w = state_word(it, st, &style);
+	if (*w || st->message[0])
+		tui_text_newline(&app->lesson);
+	if (*w) {
+		char line[256];
+		if (it->points > 0 && st->status != LESSON_TODO && st->status != LESSON_RUNNING)
+			snprintf(line, sizeof(line), "%s (%.4g of %.4g points)", w, st->score, it->points);
+		else
+			snprintf(line, sizeof(line), "%s", w);
+		tui_text_add(&app->lesson, line, style, width);
+	}
+	if (st->message[0]) {
 		struct tui_text m = {0};
-		tui_text_render(&m, it->message, width - 2);
+		tui_text_render(&m, st->message, width - 2);
 		for (size_t i = 0; i < m.n; i++) {
 			struct tui_line *l = tui_text_newline(&app->lesson);
 			if (!l)
 				break;
 			tui_line_add(l, "  ", 2, TUI_NORMAL);
 			tui_line_add(l, m.line[i].text ? m.line[i].text : "", m.line[i].len,
-				     it->state == TUI_ITEM_FAILED ? TUI_BAD : TUI_NORMAL);
+				     st->status == LESSON_FAILED || st->status == LESSON_ERROR ? TUI_BAD
+												: TUI_NORMAL);
 		}
 		tui_text_free(&m);
 	}
-	for (size_t k = 0; k < it->hints_shown && app->lab->ops->hint; k++) {
-		const char *h = app->lab->ops->hint(app->lab, app->cur, k);
+	for (size_t k = 0; k < st->hints_used && k < it->nhints; k++) {
 		char head[32];
 		snprintf(head, sizeof(head), "Hint %zu of %zu", k + 1, it->nhints);
 		tui_text_newline(&app->lesson);
 		tui_text_add(&app->lesson, head, TUI_EMPH, width);
-		tui_text_render(&app->lesson, h ? h : "", width);
+		tui_text_render(&app->lesson, it->hints[k], width);
 	}
-	if (it->nhints > it->hints_shown) {
+	if (it->nhints > st->hints_used) {
 		char more[64];
-		snprintf(more, sizeof(more), "(%zu hint%s left: press h)",
-			 it->nhints - it->hints_shown, it->nhints - it->hints_shown == 1 ? "" : "s");
+		size_t left = it->nhints - st->hints_used;
+		snprintf(more, sizeof(more), "(%zu hint%s left: press h)", left, left == 1 ? "" : "s");
 		tui_text_newline(&app->lesson);
 		tui_text_add(&app->lesson, more, TUI_DIM, width);
 	}
@@ -88,35 +102,36 @@ static void rebuild(struct tui_app *app, int width)
 /* Rows the question prompt needs at the bottom. */
 static int prompt_rows(const struct tui_app *app)
 {
-	if (!app->item_ok || app->item.kind != TUI_ITEM_QUESTION)
+	if (!app->item || app->item->kind != LESSON_QUESTION)
 		return 0;
-	if (app->item.qkind == TUI_Q_CHOICE)
-		return (int)app->item.nchoices + 2;
+	if (app->item->qkind == LESSON_Q_CHOICE)
+		return (int)app->item->nchoices + 2;
 	return 3;
 }
 
 static void draw_prompt(struct tui_app *app, struct tui_rect r)
 {
-	const struct tui_item *it = &app->item;
+	const struct lesson_item *it = app->item;
+	const char *answer = app->state->answer;
 	const struct tui_glyphs *g = &app->term.g;
 	move(r.y, r.x);
 	attrset(tui_attr(TUI_BORDER));
 	for (int x = 0; x < r.w; x++)
 		addstr(g->hline);
 	attrset(A_NORMAL);
-	const char *label = it->qkind == TUI_Q_CHOICE ? " Your answer: pick one "
-			    : it->qkind == TUI_Q_NUMERIC ? " Your answer: a number "
+	const char *label = it->qkind == LESSON_Q_CHOICE    ? " Your answer: pick one "
+			    : it->qkind == LESSON_Q_NUMERIC ? " Your answer: a number "
 							 : " Your answer: a short text ";
 	tui_draw_str(r.y, r.x + 1, r.w - 2, label, app->answering ? TUI_FOCUS : TUI_EMPH);
 	int y = r.y + 1;
-	if (it->qkind == TUI_Q_CHOICE) {
+	if (it->qkind == LESSON_Q_CHOICE) {
 		for (size_t i = 0; i < it->nchoices && y < r.y + r.h; i++, y++) {
 			char line[512];
 			char num[8];
 			snprintf(num, sizeof(num), "%zu", i + 1);
-			int saved = it->answer && !strcmp(it->answer, num);
+			int saved = answer && !strcmp(answer, num);
 			snprintf(line, sizeof(line), "%s %zu) %s", saved ? "*" : " ", i + 1,
-				 it->choice[i]);
+				 it->choices[i]);
 			enum tui_style st = app->answering && i == app->choice_sel ? TUI_SELECT
 					    : saved				   ? TUI_GOOD
 										   : TUI_NORMAL;
@@ -132,13 +147,12 @@ static void draw_prompt(struct tui_app *app, struct tui_rect r)
 	char line[400];
 	if (app->answering) {
 		snprintf(line, sizeof(line), "> %.*s_ %s", (int)app->input_len, app->input,
-			 it->unit ? it->unit : "");
+			 it->unit);
 		tui_draw_str(y, r.x, r.w, line, TUI_SELECT);
 		tui_draw_str(y + 1, r.x, r.w, "Enter to save, Esc to cancel", TUI_DIM);
 	} else {
-		snprintf(line, sizeof(line), "saved: %s %s", it->answer && *it->answer ? it->answer : "-",
-			 it->answer && *it->answer && it->unit ? it->unit : "");
-		tui_draw_str(y, r.x, r.w, line, it->answer && *it->answer ? TUI_GOOD : TUI_DIM);
+		snprintf(line, sizeof(line), "saved: %s %s", answer ? answer : "-", answer ? it->unit : "");
+		tui_draw_str(y, r.x, r.w, line, answer ? TUI_GOOD : TUI_DIM);
 		tui_draw_str(y + 1, r.x, r.w, "a or Enter to answer", TUI_DIM);
 	}
 }
@@ -175,7 +189,7 @@ static void draw(struct tui_app *app, struct tui_rect r, int focused)
 static void save_answer(struct tui_app *app, const char *ans)
 {
 	struct vlab_err err = {0};
-	if (app->lab->ops->answer(app->lab, app->cur, ans, &err) < 0) {
+	if (lesson_session_answer(app->lab, app->cur, ans, &err) < 0) {
 		tui_status(app, TUI_BAD, "answer not saved: %s", err.msg);
 		return;
 	}
@@ -186,12 +200,12 @@ static void save_answer(struct tui_app *app, const char *ans)
 
 static int answer_key(struct tui_app *app, int ch)
 {
-	const struct tui_item *it = &app->item;
+	const struct lesson_item *it = app->item;
 	if (ch == 27) {
 		app->answering = 0;
 		return 1;
 	}
-	if (it->qkind == TUI_Q_CHOICE) {
+	if (it->qkind == LESSON_Q_CHOICE) {
 		if ((ch == KEY_UP || ch == 'k') && app->choice_sel > 0)
 			app->choice_sel--;
 		else if ((ch == KEY_DOWN || ch == 'j') && app->choice_sel + 1 < it->nchoices)
@@ -221,7 +235,7 @@ static int answer_key(struct tui_app *app, int ch)
 	} else if (ch == 21) { /* ^U */
 		app->input_len = 0;
 	} else if (ch >= 0x20 && ch < 0x100 && ch != 0x7f && app->input_len + 1 < sizeof(app->input)) {
-		if (it->qkind == TUI_Q_NUMERIC && !strchr("0123456789.-+eE", ch)) {
+		if (it->qkind == LESSON_Q_NUMERIC && !strchr("0123456789.-+eE", ch)) {
 			tui_status(app, TUI_WARN, "a number, please (digits, '.', '-')");
 			return 1;
 		}
@@ -232,20 +246,20 @@ static int answer_key(struct tui_app *app, int ch)
 
 static void start_answering(struct tui_app *app)
 {
-	const struct tui_item *it = &app->item;
+	const struct lesson_item *it = app->item;
+	const char *answer = app->state->answer;
 	app->answering = 1;
 	app->choice_sel = 0;
 	app->input_len = 0;
-	if (it->answer && *it->answer) {
-		if (it->qkind == TUI_Q_CHOICE) {
-			unsigned long k = strtoul(it->answer, NULL, 10);
+	if (answer && *answer) {
+		if (it->qkind == LESSON_Q_CHOICE) {
+			unsigned long k = strtoul(answer, NULL, 10);
 			if (k >= 1 && k <= it->nchoices)
 				app->choice_sel = k - 1;
 		} else {
-			app->input_len = strlen(it->answer) < sizeof(app->input) - 1
-						 ? strlen(it->answer)
-						 : sizeof(app->input) - 1;
-			memcpy(app->input, it->answer, app->input_len);
+			app->input_len = strlen(answer) < sizeof(app->input) - 1 ? strlen(answer)
+										 : sizeof(app->input) - 1;
+			memcpy(app->input, answer, app->input_len);
 		}
 	}
 }
@@ -280,14 +294,14 @@ static int key(struct tui_app *app, int ch)
 	case '\r':
 	case '\n':
 	case KEY_ENTER:
-		if (app->item_ok && app->item.kind == TUI_ITEM_QUESTION) {
+		if (app->item && app->item->kind == LESSON_QUESTION) {
 			start_answering(app);
 			return 1;
 		}
 		return ch == 'a' ? 0 : 1;
 	}
-	if (app->item_ok && app->item.kind == TUI_ITEM_QUESTION && app->item.qkind == TUI_Q_CHOICE &&
-	    ch >= '1' && ch <= '9' && (size_t)(ch - '1') < app->item.nchoices) {
+	if (app->item && app->item->kind == LESSON_QUESTION && app->item->qkind == LESSON_Q_CHOICE &&
+	    ch >= '1' && ch <= '9' && (size_t)(ch - '1') < app->item->nchoices) {
 		start_answering(app);
 		app->choice_sel = (size_t)(ch - '1');
 		return 1;
@@ -298,22 +312,21 @@ static int key(struct tui_app *app, int ch)
 static const char *keys(struct tui_app *app)
 {
 	if (app->answering)
-		return app->item.qkind == TUI_Q_CHOICE ? "1-9/arrows pick  Enter save  Esc cancel"
-						      : "Enter save  Esc cancel";
-	if (app->item_ok && app->item.kind == TUI_ITEM_QUESTION)
+		return app->item->qkind == LESSON_Q_CHOICE ? "1-9/arrows pick  Enter save  Esc cancel"
+							  : "Enter save  Esc cancel";
+	if (app->item && app->item->kind == LESSON_QUESTION)
 		return "a answer  j/k scroll";
 	return "j/k scroll";
 }
 
 static void title(struct tui_app *app, char *buf, size_t len)
 {
-	size_t n = app->lab ? app->lab->ops->count(app->lab) : 0;
-	if (!app->item_ok) {
+	if (!app->item) {
 		snprintf(buf, len, "Lesson");
 		return;
 	}
-	snprintf(buf, len, "%s %zu/%zu: %s", app->item.kind == TUI_ITEM_QUESTION ? "Question" : "Step",
-		 app->cur + 1, n, app->item.title ? app->item.title : "");
+	snprintf(buf, len, "%s %zu/%zu: %s", app->item->kind == LESSON_QUESTION ? "Question" : "Step",
+		 app->cur + 1, app->nitems, app->item->title);
 }
 
 const struct tui_panel_ops tui_lesson_panel = {

@@ -9,10 +9,8 @@
 
 static size_t charts(struct tui_app *app, const struct tui_chart **out)
 {
-	*out = NULL;
-	if (!app->lab || !app->lab->ops->charts)
-		return 0;
-	return app->lab->ops->charts(app->lab, out);
+	*out = app->charts;
+	return app->ncharts;
 }
 
 static void draw(struct tui_app *app, struct tui_rect r, int focused)
@@ -20,6 +18,12 @@ static void draw(struct tui_app *app, struct tui_rect r, int focused)
 	(void)focused;
 	const struct tui_chart *c;
 	size_t n = charts(app, &c);
+	if (n == 0 && app->measuring[0]) {
+		char m[128];
+		snprintf(m, sizeof(m), "measuring %s...", app->measuring);
+		tui_draw_str(r.y, r.x, r.w, m, TUI_WARN);
+		return;
+	}
 	if (n == 0) {
 		tui_draw_str(r.y, r.x, r.w, "No measurements yet.", TUI_DIM);
 		if (r.h > 1)

@@ -2,7 +2,6 @@
  * shipped folder and in the student's own, with title, length and the
  * student's progress in each. */
 #include <curses.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,55 +9,18 @@
 #include "core/paths.h"
 #include "tui/app.h"
 
-static int by_name(const void *a, const void *b)
-{
-	const struct tui_lab_info *x = a, *y = b;
-	if (x->user != y->user)
-		return x->user - y->user;
-	return strcmp(x->path, y->path);
-}
-
-static void scan_dir(struct tui_app *app, const char *dir, int user, size_t *cap)
-{
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	for (struct dirent *e; (e = readdir(d));) {
-		size_t l = strlen(e->d_name);
-		if (e->d_name[0] == '.' || l < 5 || strcmp(e->d_name + l - 4, ".lua"))
-			continue;
-		if (app->nlabs == *cap) {
-			size_t nc = *cap ? *cap * 2 : 16;
-			struct tui_lab_info *n = realloc(app->labs, nc * sizeof(*n));
-			if (!n)
-				break;
-			app->labs = n;
-			*cap = nc;
-		}
-		struct tui_lab_info *li = &app->labs[app->nlabs++];
-		memset(li, 0, sizeof(*li));
-		snprintf(li->path, sizeof(li->path), "%s/%s", dir, e->d_name);
-		snprintf(li->title, sizeof(li->title), "%.*s", (int)(l - 4), e->d_name);
-		li->user = user;
-		struct vlab_err err = {0};
-		if (tui_lab_describe(li->path, li, &err) < 0)
-			snprintf(li->error, sizeof(li->error), "%s", err.msg);
-	}
-	closedir(d);
-}
-
 void tui_picker_scan(struct tui_app *app)
 {
-	char dir[VLAB_PATH_MAX];
-	size_t cap = 0;
+	struct vlab_err err = {0};
+	struct lesson_catalog_entry *labs = NULL;
+	size_t n = 0;
+	if (lesson_catalog_scan(&labs, &n, &err) < 0) {
+		tui_status(app, TUI_BAD, "cannot list the labs: %s", err.msg);
+		return;
+	}
 	free(app->labs);
-	app->labs = NULL;
-	app->nlabs = 0;
-	if (vlab_labs_dir(dir, sizeof(dir), NULL) == 0)
-		scan_dir(app, dir, 0, &cap);
-	if (vlab_user_labs_dir(dir, sizeof(dir), NULL) == 0)
-		scan_dir(app, dir, 1, &cap);
-	qsort(app->labs, app->nlabs, sizeof(*app->labs), by_name);
+	app->labs = labs;
+	app->nlabs = n;
 	if (app->lab_sel >= app->nlabs)
 		app->lab_sel = app->nlabs ? app->nlabs - 1 : 0;
 }
@@ -89,12 +51,12 @@ static void draw(struct tui_app *app, struct tui_rect r, int focused)
 	if ((int)app->lab_sel >= app->picker_scroll + rows)
 		app->picker_scroll = (int)app->lab_sel - rows + 1;
 	for (size_t i = (size_t)app->picker_scroll; i < app->nlabs && y + 1 < r.y + r.h; i++) {
-		const struct tui_lab_info *li = &app->labs[i];
+		const struct lesson_catalog_entry *li = &app->labs[i];
 		int sel = i == app->lab_sel;
 		char line[512];
 		snprintf(line, sizeof(line), "%s %s", sel ? ">" : " ", li->title);
 		int c = r.x + tui_draw_str(y, r.x, r.w, line, sel ? TUI_SELECT : TUI_EMPH);
-		if (li->user)
+		if (li->own)
 			tui_draw_str(y, c, r.x + r.w - c, "  (your own)", TUI_DIM);
 		y++;
 		if (li->error[0]) {
@@ -102,18 +64,21 @@ static void draw(struct tui_app *app, struct tui_rect r, int focused)
 			tui_draw_str(y++, r.x, r.w, line, TUI_BAD);
 			continue;
 		}
-		int k = snprintf(line, sizeof(line), "    %zu steps", li->items);
-		if (li->minutes[0])
-			k += snprintf(line + k, sizeof(line) - (size_t)k, ", %s", li->minutes);
-		snprintf(line + k, sizeof(line) - (size_t)k, ", %zu of %zu done  ", li->done, li->items);
+		/* Length: steps and questions, and about how long (a step takes
+		 * a student some 5 minutes, a question 2). */
+		size_t minutes = li->nsteps * 5 + li->nquestions * 2;
+		snprintf(line, sizeof(line), "    %zu steps, %zu questions, ~%zu min; %s%zu of %zu done  ",
+			 li->nsteps, li->nquestions, minutes, li->started ? "" : "new, ", li->done,
+			 li->nitems);
 		c = r.x + tui_draw_str(y, r.x, r.w, line, TUI_NORMAL);
 		/* A progress gauge. */
 		int gw = r.x + r.w - c - 1;
 		if (gw > 20)
 			gw = 20;
-		for (int j = 0; j < gw && li->items; j++)
-			c += tui_draw_str(y, c, 1, (size_t)j * li->items < li->done * (size_t)gw ? g->full : ".",
-					  (size_t)j * li->items < li->done * (size_t)gw ? TUI_GOOD : TUI_DIM);
+		for (int j = 0; j < gw && li->nitems; j++) {
+			int on = (size_t)j * li->nitems < li->done * (size_t)gw;
+			c += tui_draw_str(y, c, 1, on ? g->full : ".", on ? TUI_GOOD : TUI_DIM);
+		}
 		y++;
 	}
 }
