@@ -4,10 +4,29 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* A refusal: the message says it all (no strerror suffix); the code says
+ * "bad image" to callers. */
+static int bad(struct vlab_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int bad(struct vlab_err *err, const char *fmt, ...)
+{
+	char msg[VLAB_ERR_MSG];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	vlab_err_set(err, 0, "%s", msg);
+	if (err)
+		err->code = ENOEXEC;
+	return -1;
+}
 
 static const char *ptype_name(uint32_t t)
 {
@@ -29,46 +48,46 @@ static const char *ptype_name(uint32_t t)
 static int check_ehdr(const Elf64_Ehdr *eh, uint64_t len, struct vlab_err *err)
 {
 	if (memcmp(eh->e_ident, ELFMAG, SELFMAG))
-		return vlab_err_set(err, ENOEXEC, "not an ELF file (bad magic)");
+		return bad(err, "not an ELF file (bad magic)");
 	if (eh->e_ident[EI_CLASS] != ELFCLASS64)
-		return vlab_err_set(err, ENOEXEC, "ELF class %u: need 64-bit (ELFCLASS64)",
+		return bad(err, "ELF class %u: need 64-bit (ELFCLASS64)",
 				    eh->e_ident[EI_CLASS]);
 	if (eh->e_ident[EI_DATA] != ELFDATA2LSB)
-		return vlab_err_set(err, ENOEXEC, "ELF data encoding %u: need little endian",
+		return bad(err, "ELF data encoding %u: need little endian",
 				    eh->e_ident[EI_DATA]);
 	if (eh->e_ident[EI_VERSION] != EV_CURRENT || eh->e_version != EV_CURRENT)
-		return vlab_err_set(err, ENOEXEC, "ELF version %u: need %u", eh->e_version,
+		return bad(err, "ELF version %u: need %u", eh->e_version,
 				    EV_CURRENT);
 	if (eh->e_machine != EM_X86_64)
-		return vlab_err_set(err, ENOEXEC, "ELF machine %u: need x86-64 (%u)",
+		return bad(err, "ELF machine %u: need x86-64 (%u)",
 				    eh->e_machine, EM_X86_64);
 	if (eh->e_type == ET_DYN)
-		return vlab_err_set(err, ENOEXEC,
+		return bad(err,
 				    "position-independent (ET_DYN) image: need a static executable "
 				    "linked at a fixed address (ET_EXEC)");
 	if (eh->e_type != ET_EXEC)
-		return vlab_err_set(err, ENOEXEC, "ELF type %u: need an executable (ET_EXEC)",
+		return bad(err, "ELF type %u: need an executable (ET_EXEC)",
 				    eh->e_type);
 	if (eh->e_ehsize < sizeof(Elf64_Ehdr))
-		return vlab_err_set(err, ENOEXEC, "ELF header size %u: need %zu", eh->e_ehsize,
+		return bad(err, "ELF header size %u: need %zu", eh->e_ehsize,
 				    sizeof(Elf64_Ehdr));
 	if (eh->e_phentsize != sizeof(Elf64_Phdr))
-		return vlab_err_set(err, ENOEXEC, "program header size %u: need %zu",
+		return bad(err, "program header size %u: need %zu",
 				    eh->e_phentsize, sizeof(Elf64_Phdr));
 	if (eh->e_phnum == 0)
-		return vlab_err_set(err, ENOEXEC, "no program headers: nothing to load");
+		return bad(err, "no program headers: nothing to load");
 	if (eh->e_phnum > UK_ELF_MAX_PHDRS)
-		return vlab_err_set(err, ENOEXEC, "%u program headers: at most %d",
+		return bad(err, "%u program headers: at most %d",
 				    eh->e_phnum, UK_ELF_MAX_PHDRS);
 	uint64_t table = (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr);
 	if (eh->e_phoff > len || table > len - eh->e_phoff)
-		return vlab_err_set(err, ENOEXEC,
+		return bad(err,
 				    "program header table [%#llx, +%#llx) lies outside the file "
 				    "(%#llx bytes): truncated?",
 				    (unsigned long long)eh->e_phoff, (unsigned long long)table,
 				    (unsigned long long)len);
 	if (eh->e_phoff % 8)
-		return vlab_err_set(err, ENOEXEC, "program header table offset %#llx is not aligned",
+		return bad(err, "program header table offset %#llx is not aligned",
 				    (unsigned long long)eh->e_phoff);
 	return 0;
 }
@@ -80,29 +99,29 @@ static int check_load(unsigned i, const Elf64_Phdr *ph, uint64_t len, uint64_t r
 	unsigned long long off = ph->p_offset, fsz = ph->p_filesz, va = ph->p_vaddr,
 			   msz = ph->p_memsz;
 	if (fsz > msz)
-		return vlab_err_set(err, ENOEXEC,
+		return bad(err,
 				    "program header %u (PT_LOAD): file size %#llx exceeds memory "
 				    "size %#llx",
 				    i, fsz, msz);
 	if (off > len || fsz > len - off)
-		return vlab_err_set(err, ENOEXEC,
+		return bad(err,
 				    "program header %u (PT_LOAD): file bytes [%#llx, %#llx%s) lie "
 				    "outside the file (%#llx bytes): truncated image?",
 				    i, off, off + fsz, off + fsz < off ? ", wrapping" : "",
 				    (unsigned long long)len);
 	if (va + msz < va)
-		return vlab_err_set(err, ENOEXEC,
+		return bad(err,
 				    "program header %u (PT_LOAD): address %#llx + size %#llx wraps "
 				    "past 2^64",
 				    i, va, msz);
 	if (va < ram_lo || va + msz > ram_hi)
-		return vlab_err_set(err, ENOEXEC,
+		return bad(err,
 				    "program header %u (PT_LOAD): segment [%#llx, %#llx) lies outside "
 				    "the guest RAM an image may use [%#llx, %#llx)",
 				    i, va, va + msz, (unsigned long long)ram_lo,
 				    (unsigned long long)ram_hi);
 	if (ph->p_align > 1 && (ph->p_align & (ph->p_align - 1)))
-		return vlab_err_set(err, ENOEXEC,
+		return bad(err,
 				    "program header %u (PT_LOAD): alignment %#llx is not a power of two",
 				    i, (unsigned long long)ph->p_align);
 	return 0;
@@ -113,7 +132,7 @@ int uk_elf_parse(const uint8_t *img, uint64_t len, uint64_t ram_lo, uint64_t ram
 {
 	memset(out, 0, sizeof(*out));
 	if (len < sizeof(Elf64_Ehdr))
-		return vlab_err_set(err, ENOEXEC,
+		return bad(err,
 				    "%llu bytes: too short for an ELF header (%zu bytes): truncated?",
 				    (unsigned long long)len, sizeof(Elf64_Ehdr));
 	Elf64_Ehdr eh;
@@ -129,12 +148,12 @@ int uk_elf_parse(const uint8_t *img, uint64_t len, uint64_t ram_lo, uint64_t ram
 			break;
 		case PT_INTERP:
 		case PT_DYNAMIC:
-			return vlab_err_set(err, ENOEXEC,
+			return bad(err,
 					    "program header %u (%s): dynamically linked; the "
 					    "unikernel needs a static image",
 					    i, ptype_name(ph.p_type));
 		case PT_TLS:
-			return vlab_err_set(err, ENOEXEC,
+			return bad(err,
 					    "program header %u (PT_TLS): thread-local storage is not "
 					    "supported by the unikernel",
 					    i);
@@ -148,7 +167,7 @@ int uk_elf_parse(const uint8_t *img, uint64_t len, uint64_t ram_lo, uint64_t ram
 		for (unsigned j = 0; j < out->nsegs; j++) {
 			const struct uk_elf_seg *s = &out->seg[j];
 			if (ph.p_vaddr < s->vaddr + s->memsz && s->vaddr < ph.p_vaddr + ph.p_memsz)
-				return vlab_err_set(err, ENOEXEC,
+				return bad(err,
 						    "program header %u (PT_LOAD): segment [%#llx, "
 						    "%#llx) overlaps an earlier one at [%#llx, %#llx)",
 						    i, (unsigned long long)ph.p_vaddr,
@@ -157,7 +176,7 @@ int uk_elf_parse(const uint8_t *img, uint64_t len, uint64_t ram_lo, uint64_t ram
 						    (unsigned long long)(s->vaddr + s->memsz));
 		}
 		if (out->nsegs == UK_ELF_MAX_SEGS)
-			return vlab_err_set(err, ENOEXEC, "more than %d loadable segments",
+			return bad(err, "more than %d loadable segments",
 					    UK_ELF_MAX_SEGS);
 		out->seg[out->nsegs++] = (struct uk_elf_seg){
 			.vaddr = ph.p_vaddr, .memsz = ph.p_memsz, .offset = ph.p_offset,
@@ -169,12 +188,12 @@ int uk_elf_parse(const uint8_t *img, uint64_t len, uint64_t ram_lo, uint64_t ram
 			out->hi = ph.p_vaddr + ph.p_memsz;
 	}
 	if (out->nsegs == 0)
-		return vlab_err_set(err, ENOEXEC, "no loadable (PT_LOAD) segment");
+		return bad(err, "no loadable (PT_LOAD) segment");
 	for (unsigned j = 0; j < out->nsegs; j++) {
 		const struct uk_elf_seg *s = &out->seg[j];
 		if (eh.e_entry >= s->vaddr && eh.e_entry - s->vaddr < s->memsz) {
 			if (!(s->flags & PF_X))
-				return vlab_err_set(err, ENOEXEC,
+				return bad(err,
 						    "entry point %#llx is in a segment that is not "
 						    "executable",
 						    (unsigned long long)eh.e_entry);
@@ -182,7 +201,7 @@ int uk_elf_parse(const uint8_t *img, uint64_t len, uint64_t ram_lo, uint64_t ram
 			return 0;
 		}
 	}
-	return vlab_err_set(err, ENOEXEC, "entry point %#llx is outside every loadable segment",
+	return bad(err, "entry point %#llx is outside every loadable segment",
 			    (unsigned long long)eh.e_entry);
 }
 

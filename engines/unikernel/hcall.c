@@ -41,7 +41,7 @@ static int invalid(struct vlab_err *err, const char *call, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	return vlab_err_set(err, EPROTO, "invalid hypercall %s: %s", call, why);
+	return vlab_err_set(err, 0, "invalid hypercall %s: %s", call, why);
 }
 
 /* The buffer of a uk_hc_io, checked: host pointer or NULL with err. */
@@ -370,24 +370,24 @@ int uk_hcall(struct uk_monitor *m, unsigned port, unsigned size, uint32_t value,
 	     struct vlab_err *err)
 {
 	if (port == UK_TRAP_PORT)
-		return vlab_err_set(err, EPROTO,
+		return vlab_err_set(err, 0,
 				    "invalid hypercall: port %#x belongs to the monitor's exception "
 				    "stubs, not to the guest",
 				    port);
 	if (port < UK_HC_PORT_BASE || port >= UK_HC_PORT(UK_HC_COUNT))
-		return vlab_err_set(err, EPROTO,
+		return vlab_err_set(err, 0,
 				    "invalid hypercall: unknown hypercall number %d (port %#x; "
 				    "known: 0..%d at ports %#x..%#x)",
 				    (int)port - UK_HC_PORT_BASE, port, UK_HC_COUNT - 1,
 				    UK_HC_PORT_BASE, UK_HC_PORT(UK_HC_COUNT - 1));
 	const struct hcall *h = &hcalls[port - UK_HC_PORT_BASE];
 	if (size != 4)
-		return vlab_err_set(err, EPROTO,
+		return vlab_err_set(err, 0,
 				    "invalid hypercall %s: a %u-byte `out`; hypercalls are 32-bit "
 				    "(outl) writes of the argument's address",
 				    h->name, size);
 	if (value % 8)
-		return vlab_err_set(err, EPROTO,
+		return vlab_err_set(err, 0,
 				    "invalid hypercall %s: argument address %#x is not 8-byte aligned",
 				    h->name, value);
 	void *argp = uk_gpa(m, value, h->size, "argument struct", err);

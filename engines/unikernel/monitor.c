@@ -22,11 +22,11 @@ void *uk_gpa(const struct uk_monitor *m, uk_gpa_t gpa, uint64_t len, const char 
 	void *p = kvm_gpa(m->vm, gpa, len);
 	if (!p) {
 		if (gpa + len < gpa)
-			vlab_err_set(err, EFAULT,
+			vlab_err_set(err, 0,
 				     "%s at %#" PRIx64 " (%#" PRIx64 " bytes) wraps past 2^64", what,
 				     gpa, len);
 		else
-			vlab_err_set(err, EFAULT,
+			vlab_err_set(err, 0,
 				     "%s [%#" PRIx64 ", %#" PRIx64 ") lies outside guest RAM [0, %#" PRIx64
 				     ")",
 				     what, gpa, gpa + len, m->mem_bytes);
@@ -145,6 +145,13 @@ int uk_monitor_new(const struct uk_config *cfg, struct uk_monitor **out, struct 
 		goto fail;
 	}
 
+	/* The image is checked before anything is created for it. */
+	if (uk_elf_parse(cfg->image, cfg->image_len, UK_IMAGE_MIN, m->mem_bytes - UK_STACK_BYTES,
+			 &m->elf, err) < 0) {
+		vlab_err_prefix(err, "unikernel image %s", cfg->image_name ? cfg->image_name : "");
+		goto fail;
+	}
+
 	/* VM creation. */
 	if (kvm_vm_new(&m->vm, err) < 0 ||
 	    kvm_vm_add_ram(m->vm, 0, m->mem_bytes, 0, &m->ram, err) < 0 ||
@@ -153,11 +160,6 @@ int uk_monitor_new(const struct uk_config *cfg, struct uk_monitor **out, struct 
 	phase(m, "kvm", vlab_now_ns());
 
 	/* Image load. */
-	if (uk_elf_parse(cfg->image, cfg->image_len, UK_IMAGE_MIN, m->mem_bytes - UK_STACK_BYTES,
-			 &m->elf, err) < 0) {
-		vlab_err_prefix(err, "unikernel image");
-		goto fail;
-	}
 	if (uk_elf_load(&m->elf, cfg->image, m->vm, err) < 0)
 		goto fail;
 	m->tsc_hz = tsc_hz(m);
@@ -291,12 +293,12 @@ int uk_monitor_run(struct uk_monitor *m, int *status, struct vlab_err *err)
 					? uk_hcall(m, run->io.port, run->io.size, value, err)
 					: -1;
 			if (h < 0 && run->io.direction != KVM_EXIT_IO_OUT)
-				vlab_err_set(err, EPROTO,
+				vlab_err_set(err, 0,
 					     "invalid hypercall: `in` from port %#x (hypercalls are "
 					     "32-bit `out`s to ports %#x..%#x)",
 					     run->io.port, UK_HC_PORT_BASE, UK_HC_PORT(UK_HC_COUNT - 1));
 			else if (h < 0 && run->io.count != 1)
-				vlab_err_set(err, EPROTO, "invalid hypercall: string `outs` to port %#x",
+				vlab_err_set(err, 0, "invalid hypercall: string `outs` to port %#x",
 					     run->io.port);
 			if (h < 0) {
 				struct kvm_regs regs;
@@ -316,12 +318,12 @@ int uk_monitor_run(struct uk_monitor *m, int *status, struct vlab_err *err)
 		case KVM_EXIT_SHUTDOWN:
 			return uk_trap_explain(m, -1, err);
 		case KVM_EXIT_MMIO:
-			return vlab_err_set(err, EFAULT,
+			return vlab_err_set(err, 0,
 					    "guest stopped: %s guest-physical address %#llx, where "
 					    "there is no RAM",
 					    access_name(run), (unsigned long long)run->mmio.phys_addr);
 		case KVM_EXIT_HLT:
-			return vlab_err_set(err, EPROTO,
+			return vlab_err_set(err, 0,
 					    "guest stopped: it halted (hlt) instead of calling the exit "
 					    "hypercall");
 		case KVM_EXIT_FAIL_ENTRY:

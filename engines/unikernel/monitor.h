@@ -28,6 +28,7 @@
 struct uk_config {
 	const uint8_t *image; /* the ELF file's bytes, borrowed until uk_monitor_new returns */
 	uint64_t image_len;
+	const char *image_name; /* for messages */
 	uint64_t mem_bytes; /* UK_MEM_MIN..UK_MEM_MAX, multiple of UK_MEM_ALIGN */
 	const char *cmdline;
 	int console_fd; /* guest console output goes here (dropped when full) */

@@ -129,8 +129,8 @@ static int triple_fault(struct uk_monitor *m, struct vlab_err *err)
 {
 	struct kvm_regs regs;
 	if (ioctl(m->vcpu->fd, KVM_GET_REGS, &regs) < 0)
-		return vlab_err_set(err, EFAULT, "guest stopped: triple fault");
-	return vlab_err_set(err, EFAULT,
+		return vlab_err_set(err, 0, "guest stopped: triple fault");
+	return vlab_err_set(err, 0,
 			    "guest stopped: triple fault near rip %#llx rsp %#llx (a fault its "
 			    "exception vectors could not report: did it overwrite guest memory "
 			    "below %#llx?)",
@@ -153,7 +153,7 @@ int uk_trap_explain(struct uk_monitor *m, int vector, struct vlab_err *err)
 	uint64_t frame[6] = {0};
 	const void *f = kvm_gpa(m->vm, regs.rsp, (ec ? 6 : 5) * 8);
 	if (!f)
-		return vlab_err_set(err, EFAULT, "guest stopped: %s with an unreadable exception frame",
+		return vlab_err_set(err, 0, "guest stopped: %s with an unreadable exception frame",
 				    vec_names[vector] ? vec_names[vector] : "exception");
 	memcpy(frame + (ec ? 0 : 1), f, (ec ? 6 : 5) * 8);
 	uint64_t code = frame[0], rip = frame[1], rsp = frame[4];
@@ -182,6 +182,6 @@ int uk_trap_explain(struct uk_monitor *m, int vector, struct vlab_err *err)
 	} else if (ec && code) {
 		snprintf(what, sizeof(what), " (error code %#" PRIx64 ")", code);
 	}
-	return vlab_err_set(err, EFAULT, "guest stopped: %s at rip %#" PRIx64 " rsp %#" PRIx64 "%s",
+	return vlab_err_set(err, 0, "guest stopped: %s at rip %#" PRIx64 " rsp %#" PRIx64 "%s",
 			    name, rip, rsp, what);
 }

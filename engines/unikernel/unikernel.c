@@ -134,7 +134,7 @@ static int uk_serve(const struct vlab_spec *spec, struct vlab_child *child, stru
 	signal(SIGPIPE, SIG_IGN);
 
 	struct uk_config cfg = {
-		.image = img, .image_len = img_len, .mem_bytes = mem, .cmdline = cmdline,
+		.image = img, .image_len = img_len, .image_name = path, .mem_bytes = mem, .cmdline = cmdline,
 		.console_fd = child->console_fd, .control_fd = child->control_fd,
 		.disk_fd = -1, .tap_fd = -1, .counters = child->counters,
 		.phase = report_phase, .phase_arg = child,

@@ -1,6 +1,7 @@
 /* hello: the well-behaved test guest.  Says hello on the console and the
  * control channel, then does what its command line asks, in order:
- *   echo        echoes control-channel lines back until a line "bye"
+ *   echo        answers control-channel lines "<id> <words>" with
+ *               "<id> ok <words>" (the agent protocol's shape) until "<id> bye"
  *   disk        writes a pattern to the block device, flushes, reads it back
  *   clock       checks the clock moves forward
  *   exit=N      exits with status N (default 0)
@@ -52,14 +53,18 @@ static int echo(void)
 		char *nl;
 		while ((nl = strchr(line, '\n'))) {
 			*nl = '\0';
-			if (!strcmp(line, "bye"))
+			char *rest = strchr(line, ' ');
+			if (rest && !strcmp(rest, " bye"))
 				return 0;
+			if (rest)
+				*rest++ = '\0';
 			char out[300];
-			int k = snprintf(out, sizeof(out), "echo %s\n", line);
-			uk_ctl_write(out, (size_t)k);
-			size_t rest = len - (size_t)(nl + 1 - line);
-			memmove(line, nl + 1, rest + 1);
-			len = rest;
+			int k = snprintf(out, sizeof(out), "%s ok %s\n", line, rest ? rest : "");
+			if (uk_ctl_write(out, (size_t)k) < 0)
+				return 1;
+			size_t left = len - (size_t)(nl + 1 - line);
+			memmove(line, nl + 1, left + 1);
+			len = left;
 		}
 		if (len == sizeof(line) - 1)
 			return 1;
