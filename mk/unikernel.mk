@@ -44,3 +44,20 @@ $(O)/tests/%.uk: tests/%.c $(UK_O)/libuk.a $(UK_DIR)/uk.ld $(O)/flags
 TEST_DEPS += $(UK_TEST_GUESTS)
 
 -include $(shell find $(UK_O) -name '*.d' 2>/dev/null)
+
+# The unikernel image: the probe agent's portable sources (the list is
+# WL_PORTABLE in mk/workloads.mk, read when the recipe runs), compiled with
+# the agent's own flags for the library OS, and linked with it.  Shipped
+# stripped; build/uk/agent.elf keeps the symbols for debugging.
+$(UK_O)/agent.elf: $(UK_DIR)/agent/main.c $(wildcard workloads/*.c workloads/*.h) \
+		$(UK_O)/libuk.a $(UK_DIR)/uk.ld mk/unikernel.mk $(O)/flags
+	@mkdir -p $(@D)
+	$(UK_CC) $(UK_CFLAGS) $(WL_CFLAGS) -I$(UK_DIR) $(UK_LDFLAGS) -o $@ $(UK_DIR)/agent/main.c \
+		$(WL_PORTABLE:%=workloads/%.c) $(UK_O)/libuk.a -lgcc
+
+$(O)/images/agent.uk: $(UK_O)/agent.elf
+	@mkdir -p $(@D)
+	objcopy --strip-all $< $@.tmp
+	mv $@.tmp $@
+
+IMAGE_TARGETS += $(O)/images/agent.uk

@@ -106,6 +106,12 @@ static int hc_poll(struct uk_monitor *m, void *arg, struct vlab_err *err)
 		return invalid(err, "poll", "timeout %" PRIu64 " ns exceeds an hour", p->timeout_ns);
 	if (p->events & ~(uint64_t)(UK_POLL_CTL | UK_POLL_NET))
 		return invalid(err, "poll", "unknown event bits %#" PRIx64, p->events);
+	p->ready = 0;
+	p->ret = 0;
+	if (m->stop_signal) {
+		p->ready = UK_POLL_STOP;
+		return 0;
+	}
 	struct pollfd pfd[3] = {
 		{.fd = m->stop_pipe[0], .events = POLLIN},
 		{.fd = (p->events & UK_POLL_CTL) ? m->control_fd : -1, .events = POLLIN},
@@ -114,8 +120,8 @@ static int hc_poll(struct uk_monitor *m, void *arg, struct vlab_err *err)
 	struct timespec ts = {.tv_sec = (time_t)(p->timeout_ns / 1000000000u),
 			      .tv_nsec = (long)(p->timeout_ns % 1000000000u)};
 	int r = ppoll(pfd, 3, &ts, NULL);
-	p->ready = 0;
-	p->ret = 0;
+	if (m->stop_signal)
+		p->ready |= UK_POLL_STOP;
 	if (r < 0 && errno != EINTR) {
 		p->ret = -UK_EIO;
 		return 0;
@@ -324,7 +330,7 @@ static int hc_ctl_write(struct uk_monitor *m, void *arg, struct vlab_err *err)
 		}
 		/* Full: wait for room, a stop request, or the deadline. */
 		uint64_t now = vlab_now_ns();
-		if (now >= deadline || m->stop_signal) {
+		if (now >= deadline || m->stop_now) {
 			io->ret = -UK_EIO;
 			break;
 		}

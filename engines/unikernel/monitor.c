@@ -197,16 +197,32 @@ fail:
 	return -1;
 }
 
-void uk_monitor_stop(struct uk_monitor *m, int sig)
+static void kick(struct uk_monitor *m)
 {
-	m->stop_signal = sig ? sig : SIGTERM;
 	if (m->vcpu)
-		m->vcpu->run->immediate_exit = 1;
+		m->vcpu->run->immediate_exit = 1; /* KVM_RUN returns at once */
 	if (m->stop_pipe[1] >= 0) {
 		char c = 's';
-		ssize_t r = write(m->stop_pipe[1], &c, 1);
+		ssize_t r = write(m->stop_pipe[1], &c, 1); /* ends a blocking poll */
 		(void)r;
 	}
+}
+
+void uk_monitor_stop(struct uk_monitor *m, int sig)
+{
+	if (m->stop_signal)
+		m->stop_now = 1;
+	else
+		m->stop_signal = sig ? sig : SIGTERM;
+	kick(m);
+}
+
+void uk_monitor_stop_now(struct uk_monitor *m)
+{
+	if (!m->stop_signal)
+		m->stop_signal = SIGTERM;
+	m->stop_now = 1;
+	kick(m);
 }
 
 void uk_monitor_free(struct uk_monitor *m)
@@ -253,7 +269,10 @@ static int stopped(struct uk_monitor *m, int *status, struct vlab_err *err)
 {
 	int sig = m->stop_signal;
 	*status = 128 + sig;
-	return vlab_err_set(err, EINTR, "unikernel stopped by signal %d (%s)", sig, strsignal(sig));
+	return vlab_err_set(err, 0,
+			    "unikernel stopped by signal %d (%s): the guest did not exit when "
+			    "asked",
+			    sig, strsignal(sig));
 }
 
 static const char *access_name(const struct kvm_run *run)
@@ -266,7 +285,15 @@ int uk_monitor_run(struct uk_monitor *m, int *status, struct vlab_err *err)
 	struct kvm_run *run = m->vcpu->run;
 	*status = 1;
 	for (;;) {
-		if (m->stop_signal)
+		/* A stop request: let the guest run on to see it (its polls
+		 * return UK_POLL_STOP), unless it is to stop now.  immediate_exit
+		 * is cleared before stop_now is read, so a later request still
+		 * interrupts the next KVM_RUN. */
+		if (m->stop_signal && !m->stop_seen) {
+			m->stop_seen = 1;
+			run->immediate_exit = 0;
+		}
+		if (m->stop_now)
 			return stopped(m, status, err);
 		int r = kvm_vcpu_run(m->vcpu, err);
 		if (r < 0)
@@ -311,8 +338,6 @@ int uk_monitor_run(struct uk_monitor *m, int *status, struct vlab_err *err)
 				*status = m->exit_status;
 				return 0;
 			}
-			if (m->stop_signal)
-				return stopped(m, status, err);
 			continue;
 		}
 		case KVM_EXIT_SHUTDOWN:

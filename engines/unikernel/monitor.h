@@ -60,8 +60,10 @@ struct uk_monitor {
 	uint8_t mac[6];
 	uint16_t mtu;
 	uint32_t ip, netmask, gateway;
-	int stop_pipe[2];                 /* written by uk_monitor_stop (signal-safe) */
+	int stop_pipe[2];                  /* written by uk_monitor_stop (signal-safe) */
 	volatile sig_atomic_t stop_signal; /* the signal that asked us to stop, 0 when none */
+	volatile sig_atomic_t stop_now;    /* stop without waiting for the guest */
+	int stop_seen;                     /* the run loop has passed the request on */
 	struct vlab_counters *counters;
 	int exit_id[UK_EXIT_IDS]; /* counter ids, -2 until registered */
 	int hc_id[UK_HC_COUNT];
@@ -81,13 +83,18 @@ int uk_monitor_new(const struct uk_config *cfg, struct uk_monitor **out, struct 
 
 /* Runs the guest until it exits through UK_HC_EXIT (returns 0, *status set
  * to the guest's 0..255), or until it must be stopped: an invalid
- * hypercall, a guest fault, a KVM failure, or uk_monitor_stop() (returns
- * -1 with err saying why; *status 128 + signal for a stop). */
+ * hypercall, a guest fault, a KVM failure, or uk_monitor_stop_now()
+ * (returns -1 with err saying why; *status 128 + signal for a stop). */
 int uk_monitor_run(struct uk_monitor *m, int *status, struct vlab_err *err);
 
-/* Asks a running monitor to stop soon.  Async-signal-safe: meant for a
- * SIGTERM handler. */
+/* Asks the guest to stop: its polls return UK_POLL_STOP from now on, and
+ * the agent exits.  A second request stops it at once.  Async-signal-safe:
+ * meant for a SIGTERM handler. */
 void uk_monitor_stop(struct uk_monitor *m, int sig);
+
+/* Stops the guest at once, wherever it is (a guest that ignored the
+ * request).  Async-signal-safe. */
+void uk_monitor_stop_now(struct uk_monitor *m);
 
 void uk_monitor_free(struct uk_monitor *m);
 

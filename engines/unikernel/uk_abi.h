@@ -63,6 +63,7 @@
 #define UK_NET_FRAME_MAX 1514 /* Ethernet header + 1500, no FCS */
 #define UK_POLL_CTL (1u << 0)
 #define UK_POLL_NET (1u << 1)
+#define UK_POLL_STOP (1u << 2) /* out only: the instance is asked to stop; exit soon */
 #define UK_POLL_MAX_NS (3600ull * 1000000000ull)
 #define UK_BOOT_FIRST_TSC_OFFSET 88 /* for the entry code in assembly */
 
@@ -139,7 +140,10 @@ struct uk_hc_clock {
 };
 
 /* Waits until one of the channels in `events` (UK_POLL_*) has input, or
- * timeout_ns passes (0: just look), at most UK_POLL_MAX_NS. */
+ * timeout_ns passes (0: just look), at most UK_POLL_MAX_NS.  Once the
+ * instance is asked to stop (SIGTERM), every poll returns at once with
+ * UK_POLL_STOP in ready: a guest that then exits ends cleanly, one that
+ * does not is stopped by the monitor a second later. */
 struct uk_hc_poll {
 	uint64_t timeout_ns; /* at most UK_POLL_MAX_NS */
 	uint64_t events;     /* UK_POLL_* to wait for */

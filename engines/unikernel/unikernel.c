@@ -20,10 +20,12 @@
 static const struct vlab_opt_desc uk_opts[] = {
 	{.name = "image", .type = VLAB_OPT_STRING,
 	 .help = "the unikernel ELF to run (default: the probe agent, agent.uk)"},
-	{.name = "memory", .type = VLAB_OPT_SIZE, .def = "64M", .min = UK_MEM_MIN,
+	{.name = "memory", .type = VLAB_OPT_SIZE, .def = "256M", .min = UK_MEM_MIN,
 	 .max = UK_MEM_MAX, .help = "guest RAM (rounded up to 2 MiB)"},
 	{.name = "cmdline", .type = VLAB_OPT_STRING, .def = "",
 	 .help = "command line handed to the guest"},
+	{.name = "hostname", .type = VLAB_OPT_STRING,
+	 .help = "the agent's host name (default: the instance's name)"},
 	{.name = "disk", .type = VLAB_OPT_STRING,
 	 .help = "host file backing the block device (default: a scratch disk)"},
 	{.name = "disk_size", .type = VLAB_OPT_SIZE, .def = "64M", .max = 1ull << 40,
@@ -41,13 +43,21 @@ static void uk_probe(struct vlab_avail *avail)
 /* The monitor of this process, for the signal handler. */
 static struct uk_monitor *volatile current;
 
+#define STOP_GRACE_S 1 /* how long a guest asked to stop may take */
+
+/* SIGTERM, SIGINT, SIGHUP: ask the guest to stop, and make sure it does
+ * (SIGALRM).  A second request stops it at once. */
 static void on_stop_signal(int sig)
 {
 	struct uk_monitor *m = current;
-	if (m)
-		uk_monitor_stop(m, sig);
-	else
+	if (!m)
 		_exit(128 + sig);
+	if (sig == SIGALRM) {
+		uk_monitor_stop_now(m);
+		return;
+	}
+	uk_monitor_stop(m, sig);
+	alarm(STOP_GRACE_S);
 }
 
 static void report_phase(void *arg, const char *name, uint64_t ns)
@@ -106,8 +116,9 @@ static int open_disk(const struct vlab_spec *spec, int *fd, uint64_t *bytes,
 
 static int uk_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab_err *err)
 {
-	char image[VLAB_PATH_MAX];
+	char image[VLAB_PATH_MAX], cmd[UK_CMDLINE_MAX];
 	const char *path = vlab_spec_get(spec, "image"), *cmdline;
+	const char *hostname = vlab_spec_get(spec, "hostname");
 	uint64_t mem;
 	uint8_t *img = NULL;
 	uint64_t img_len = 0;
@@ -118,10 +129,20 @@ static int uk_serve(const struct vlab_spec *spec, struct vlab_child *child, stru
 		if (vlab_image_path(VLAB_IMAGE_UNIKERNEL, image, sizeof(image), err) < 0)
 			return -1;
 		path = image;
+		if (!hostname)
+			hostname = spec->name; /* the agent's, as a container's */
 	}
 	if (vlab_spec_size(spec, uk_opts, "memory", &mem, err) < 0 ||
 	    vlab_spec_str(spec, uk_opts, "cmdline", &cmdline, err) < 0)
 		return -1;
+	if (hostname) {
+		int n = snprintf(cmd, sizeof(cmd), "%s%shostname=%s", cmdline, *cmdline ? " " : "",
+				 hostname);
+		if (n < 0 || (size_t)n >= sizeof(cmd))
+			return vlab_err_set(err, E2BIG, "unikernel command line: over %d bytes",
+					    UK_CMDLINE_MAX - 1);
+		cmdline = cmd;
+	}
 	mem = (mem + UK_MEM_ALIGN - 1) & ~(UK_MEM_ALIGN - 1);
 	if (uk_elf_read(path, mem, &img, &img_len, err) < 0)
 		return -1;
@@ -131,6 +152,7 @@ static int uk_serve(const struct vlab_spec *spec, struct vlab_child *child, stru
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	struct uk_config cfg = {

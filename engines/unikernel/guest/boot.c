@@ -68,6 +68,8 @@ _Noreturn void uk_boot(const struct uk_boot_info *bi)
 			 (unsigned long)bi->image_end, (unsigned long)heap_end);
 	uk_heap_init(bi->image_end, heap_end);
 	uk_clock_init();
+	if (bi->devices & UK_DEV_NET)
+		uk_net_init(); /* answers ARP and ping from now on, whenever we wait */
 	size_t n = bi->cmdline_len < sizeof(cmdline) - 1 ? bi->cmdline_len : sizeof(cmdline) - 1;
 	memcpy(cmdline, (const char *)(uintptr_t)bi->cmdline, n);
 	cmdline[n] = '\0';

@@ -67,8 +67,9 @@ long uk_ctl_read(void *buf, size_t len);
 /* Writes all of buf: 0, or -UK_EPIPE / -UK_EIO. */
 int uk_ctl_write(const void *buf, size_t len);
 /* Waits up to timeout_ns for input on the channels in events (UK_POLL_*);
- * returns those ready.  Network input is handed to the stack before
- * returning (see uk_net_poll). */
+ * returns those ready, with UK_POLL_STOP once the instance is asked to
+ * stop.  Network input is handed to the stack before returning (see
+ * uk_net_poll). */
 unsigned uk_poll(unsigned events, uint64_t timeout_ns);
 
 /* ---- block device ---- */

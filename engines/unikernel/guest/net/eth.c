@@ -107,9 +107,11 @@ int arp_resolve(uint32_t ip, uint8_t *mac)
 		arp_send(1, (const uint8_t[6]){0}, hop, net_broadcast);
 		uint64_t deadline = uk_now_ns() + ARP_WAIT_NS;
 		for (uint64_t now; (now = uk_now_ns()) < deadline;) {
-			uk_poll(0, deadline - now);
+			unsigned got = uk_poll(0, deadline - now);
 			if (arp_lookup(hop, mac))
 				return 0;
+			if (got & UK_POLL_STOP)
+				return -1;
 		}
 	}
 	return -1;

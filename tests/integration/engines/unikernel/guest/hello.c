@@ -2,6 +2,8 @@
  * control channel, then does what its command line asks, in order:
  *   echo        answers control-channel lines "<id> <words>" with
  *               "<id> ok <words>" (the agent protocol's shape) until "<id> bye"
+ *               or a stop request
+ *   spin        computes for ever, ignoring stop requests
  *   disk        writes a pattern to the block device, flushes, reads it back
  *   clock       checks the clock moves forward
  *   exit=N      exits with status N (default 0)
@@ -43,7 +45,10 @@ static int echo(void)
 	char line[256];
 	size_t len = 0;
 	for (;;) {
-		if (!(uk_poll(UK_POLL_CTL, 5000000000ull) & UK_POLL_CTL))
+		unsigned got = uk_poll(UK_POLL_CTL, 5000000000ull);
+		if (got & UK_POLL_STOP)
+			return 0; /* asked to stop: a clean exit */
+		if (!(got & UK_POLL_CTL))
 			return 1;
 		long n = uk_ctl_read(line + len, sizeof(line) - 1 - len);
 		if (n < 0)
@@ -101,6 +106,9 @@ int main(int argc, char **argv)
 			status |= disk();
 		else if (!strcmp(argv[i], "clock"))
 			status |= clock();
+		else if (!strcmp(argv[i], "spin"))
+			for (volatile uint64_t x = 0;; x++)
+				;
 		else if (!strncmp(argv[i], "exit=", 5))
 			return (int)strtoull(argv[i] + 5, 0, 10);
 	}
