@@ -460,8 +460,8 @@ int lesson_sandbox_loadfile(struct lesson_sandbox *sb, const char *path, const c
 static int starts_with_position(const char *msg)
 {
 	/* "name:123:" */
-	const char *c = strchr(msg, ':');
-	if (!c || c == msg || strchr(msg, '\n') < c)
+	const char *c = strchr(msg, ':'), *nl = strchr(msg, '\n');
+	if (!c || c == msg || (nl && nl < c))
 		return 0;
 	const char *d = c + 1;
 	while (*d >= '0' && *d <= '9')
@@ -504,12 +504,16 @@ int lesson_sandbox_pcall(struct lesson_sandbox *sb, int nargs, int nresults,
 	if (r == LUA_OK && !sb->tripped)
 		return 0;
 	char a[32];
-	if (sb->tripped)
-		vlab_err_set(err, ETIMEDOUT, "%s", sb->tripmsg);
-	else if (r == LUA_ERRMEM)
-		vlab_err_set(err, ENOMEM, "%s: out of memory: labs may use at most %s",
+	if (sb->tripped) {
+		vlab_err_set(err, 0, "%s", sb->tripmsg);
+		if (err)
+			err->code = ETIMEDOUT;
+	} else if (r == LUA_ERRMEM) {
+		vlab_err_set(err, 0, "%s: out of memory: labs may use at most %s",
 			     sb->pos[0] ? sb->pos : "?", vlab_fmt_bytes(sb->limit, a, sizeof(a)));
-	else
+		if (err)
+			err->code = ENOMEM;
+	} else
 		vlab_err_set(err, 0, "%s", lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
 									  : "unknown error");
 	if (r != LUA_OK)

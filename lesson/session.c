@@ -172,7 +172,7 @@ static int open_workbook(struct lesson_session *s, const struct lesson_session_o
 			session_push(s, LESSON_EV_WARNING, -1, -1, w);
 		}
 		if (wb && strcmp(jstr(json_object_get(wb, "lab"), "id", ""), s->info.id)) {
-			vlab_err_set(err, EBADMSG, "%s: this workbook is for lab '%s', not '%s'",
+			lesson_bad_input(err, "%s: this workbook is for lab '%s', not '%s'",
 				     s->wb_path, jstr(json_object_get(wb, "lab"), "id", ""), s->info.id);
 			json_decref(wb);
 			return -1;
@@ -390,8 +390,8 @@ static int queue_step(struct lesson_session *s, size_t i, int run, struct vlab_e
 			queued |= s->queue[k].item == j && s->queue[k].op == ACT_RUN;
 		queued |= s->busy && s->inflight.item == j && s->inflight.op == ACT_RUN;
 		if (s->items[j].kind != LESSON_STEP || !s->items[j].has_run || s->ran_here[j] ||
-		    queued || s->states[j].status == LESSON_TODO ||
-		    s->states[j].status == LESSON_SKIPPED)
+		    queued ||
+		    (s->states[j].status != LESSON_PASSED && s->states[j].status != LESSON_FAILED))
 			continue;
 		struct action r = {.op = ACT_RUN, .item = j, .replay = 1};
 		if (enqueue(s, &r, err) < 0)
