@@ -26,6 +26,7 @@
 #include "lesson/api.h"
 #include "lesson/ipc.h"
 #include "lesson/sandbox.h"
+#include "workloads/client.h"
 
 #define INST_MT "vlab.instance"
 #define DEFAULT_READY_MS 60000
@@ -316,24 +317,23 @@ static int l_stop(lua_State *L)
 	return 1;
 }
 
-/* Sends verb + args (index, may be 0) and pushes the response table. */
+/* Sends verb + args (index, may be 0) and pushes the answer's table, or
+ * nil and the agent's (or the instance's) error. */
 static int do_request(lua_State *L, struct linst *li, const char *verb, int args, int argn,
 		      int timeout_ms)
 {
 	char *req = lesson_agent_request(L, verb, args, argn);
-	const char *resp;
+	struct vlab_agent_reply reply;
 	struct vlab_err err = {0};
-	int r = vlab_instance_request(li->inst, req, &resp, budget_ms(L, timeout_ms), &err);
+	int r = vlab_agent_call(li->inst, req, budget_ms(L, timeout_ms), &reply, &err);
 	free(req);
 	vlab_instance_pump(li->inst, NULL);
 	if (r < 0) {
 		emit_instance(L, li, 0);
 		return fail(L, "%s", err.msg);
 	}
-	char msg[512];
-	int ok = lesson_agent_push_response(L, resp, msg, sizeof(msg));
-	if (ok <= 0)
-		return fail(L, "%s: %s %s", vlab_instance_name(li->inst), verb, msg);
+	lesson_agent_push_reply(L, &reply.msg);
+	vlab_agent_reply_free(&reply);
 	return 1;
 }
 

@@ -248,7 +248,7 @@ static void on_instance(struct lesson_session *s, json_t *m, int *fds, size_t nf
 		p->pid = 0;
 		if (p->state != VLAB_STATE_FAILED)
 			p->state = VLAB_STATE_EXITED;
-		session_push(s, LESSON_EV_INSTANCE, -1, id, NULL);
+		session_push(s, LESSON_EV_INSTANCE, -1, id, "gone");
 		goto close_fds;
 	}
 	copy_str(p->name, sizeof(p->name), json_object_get(m, "name"));
@@ -305,7 +305,7 @@ static void on_instance(struct lesson_session *s, json_t *m, int *fds, size_t nf
 		}
 		fds[i] = -1;
 	}
-	session_push(s, LESSON_EV_INSTANCE, -1, id, NULL);
+	session_push(s, LESSON_EV_INSTANCE, -1, id, vlab_state_name(p->state));
 	return;
 close_fds:
 	for (size_t i = 0; i < nfds; i++)
@@ -350,7 +350,7 @@ static void mark_instances_gone(struct lesson_session *s)
 		si->pub.gone = 1;
 		si->pub.pid = 0;
 		si->pub.state = VLAB_STATE_EXITED;
-		session_push(s, LESSON_EV_INSTANCE, -1, si->pub.id, NULL);
+		session_push(s, LESSON_EV_INSTANCE, -1, si->pub.id, "gone");
 	}
 }
 
@@ -612,7 +612,8 @@ int lesson_session_dispatch(struct lesson_session *s, struct vlab_err *err)
 				si->pub.pid = 0;
 				if (si->pub.state != VLAB_STATE_FAILED)
 					si->pub.state = VLAB_STATE_EXITED;
-				session_push(s, LESSON_EV_INSTANCE, -1, si->pub.id, NULL);
+				session_push(s, LESSON_EV_INSTANCE, -1, si->pub.id,
+					     vlab_state_name(si->pub.state));
 			}
 		}
 	}
