@@ -182,6 +182,34 @@ static int sb_load(lua_State *L)
 	return lua_gettop(L) - n;
 }
 
+/* xpcall's handler, wrapped: when the sandbox's limit tripped, the error
+ * comes from the hook, and Lua calls the handler with hooks still off (a
+ * looping handler would never stop): answer without running it. */
+static int handler_wrap(lua_State *L)
+{
+	struct lesson_sandbox *sb = lesson_sandbox_of(L);
+	if (sb->tripped) {
+		lua_pushstring(L, sb->tripmsg);
+		return 1;
+	}
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, 1);
+	return 1;
+}
+
+static int sb_xpcall(lua_State *L)
+{
+	luaL_checktype(L, 2, LUA_TFUNCTION);
+	lua_pushvalue(L, 2);
+	lua_pushcclosure(L, handler_wrap, 1);
+	lua_replace(L, 2);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	return lua_gettop(L);
+}
+
 static int is_protected(lua_State *L, int idx)
 {
 	if (lua_type(L, idx) != LUA_TTABLE)
@@ -321,6 +349,7 @@ static int open_libs(lua_State *L)
 	lua_pop(L, 1);
 
 	wrap_global(L, "load", sb_load);
+	wrap_global(L, "xpcall", sb_xpcall);
 	wrap_global(L, "setmetatable", sb_setmetatable);
 	wrap_global(L, "rawset", sb_rawset);
 
