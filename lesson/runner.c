@@ -335,6 +335,9 @@ static int handle(struct runner *r, json_t *m)
 		return 1;
 	if (!strcmp(op, "init")) {
 		lesson_api_set_measurements(r->L, json_object_get(m, "measurements"));
+		json_t *base = json_object_get(m, "instance_base");
+		if (json_is_integer(base) && json_integer_value(base) > r->api.next_instance)
+			r->api.next_instance = (int)json_integer_value(base);
 		return 0;
 	}
 	if (!json_is_integer(ji) || i < 0 || (size_t)i >= n) {

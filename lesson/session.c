@@ -209,7 +209,13 @@ static void send_init(struct lesson_session *s)
 	if (s->sock < 0)
 		return;
 	json_t *m = json_object_get(s->wb, "measurements");
-	json_t *msg = json_pack("{s:s, s:O}", "op", "init", "measurements", m ? m : json_object());
+	/* Instance ids stay unique across runners. */
+	int base = 0;
+	for (size_t i = 0; i < lesson_session_instance_count(s); i++)
+		if (lesson_session_instance_at(s, i)->id > base)
+			base = lesson_session_instance_at(s, i)->id;
+	json_t *msg = json_pack("{s:s, s:O, s:i}", "op", "init", "measurements",
+				m ? m : json_object(), "instance_base", base);
 	lesson_ipc_send(s->sock, msg, NULL, 0, 2000, NULL);
 	json_decref(msg);
 }

@@ -505,6 +505,14 @@ static void on_message(struct lesson_session *s, json_t *m, int *fds, size_t nfd
 		session_item_result(s, &a, st ? st : "error", msg ? msg : "",
 				    json_number_value(json_object_get(m, "score")));
 		free(a.answer);
+		if (json_is_true(json_object_get(m, "fatal"))) {
+			/* The runner ends right after this (its alarm): take it down
+			 * now, so its instances are seen gone at once. */
+			char how[128];
+			if (s->runner > 0)
+				kill(s->runner, SIGKILL);
+			reap_runner(s, how, sizeof(how));
+		}
 	}
 }
 
