@@ -134,8 +134,8 @@ static void draw_keys(struct tui_app *app)
 	else if (app->typing || app->answering)
 		snprintf(line, sizeof(line), " %s  F1 help", local ? local : "");
 	else
-		snprintf(line, sizeof(line), " F1 help  Tab focus  n/p step  r run  c check  h hint  "
-					     "%s  z zoom  q quit",
+		snprintf(line, sizeof(line), " F1 help  q quit  n/p step  r run  c check  h hint  "
+					     "Tab focus  %s  z zoom",
 			 local ? local : "");
 	/* "KEY what  KEY what": each key name stands out. */
 	move(LINES - 1, 0);
@@ -398,9 +398,12 @@ static int run_loop(struct tui_app *app)
 					need_draw = 1;
 			}
 		}
-		if (r <= 0)
+		/* A signal (SIGWINCH) interrupts poll: ncurses reports the
+		 * resize as KEY_RESIZE from getch, so look for keys then too. */
+		int keys_ready = r > 0 ? (pfd[0].revents & POLLIN) != 0 : r < 0;
+		if (!keys_ready)
 			continue;
-		if (pfd[0].revents & POLLIN) {
+		{
 			uint64_t t0 = vlab_now_ns();
 			int ch, keys = 0;
 			while ((ch = getch()) != ERR) {

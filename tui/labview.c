@@ -276,8 +276,6 @@ int tui_open_lab(struct tui_app *app, const char *path)
 	tui_goto_item(app, at);
 	if (at > 0)
 		tui_status(app, TUI_GOOD, "welcome back: resuming at %zu of %zu", at + 1, app->nitems);
-	else
-		tui_status(app, TUI_NORMAL, "%s", info->title);
 	tui_lab_events(app);
 	return 0;
 }

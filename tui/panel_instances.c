@@ -25,6 +25,19 @@ static enum tui_style state_style(enum vlab_state s)
 	}
 }
 
+/* "330K", "14.2M", "1.1G": memory in few columns. */
+static void short_bytes(uint64_t b, char *buf, size_t len)
+{
+	static const char unit[] = "BKMGT";
+	double v = (double)b;
+	int u = 0;
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, v >= 100 || u == 0 ? "%.0f%c" : "%.1f%c", v, unit[u]);
+}
+
 /* The entry's lines; returns how many were drawn. */
 static int draw_one(struct tui_app *app, const struct tui_inst *ti, int y, int x, int w, int room)
 {
@@ -36,7 +49,7 @@ static int draw_one(struct tui_app *app, const struct tui_inst *ti, int y, int x
 	if (ti->ps_ok && ti->ps.valid)
 		snprintf(cpu, sizeof(cpu), "%.0f%%", ti->ps.cpu_pct);
 	if (ti->ps_ok)
-		vlab_fmt_bytes(ti->ps.pss ? ti->ps.pss : ti->ps.rss, mem, sizeof(mem));
+		short_bytes(ti->ps.pss ? ti->ps.pss : ti->ps.rss, mem, sizeof(mem));
 	int c = x;
 	c += tui_draw_str(y, c, w, app->term.g.bullet, state_style(st));
 	c += tui_draw_str(y, c, x + w - c, " ", TUI_NORMAL);
