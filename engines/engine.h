@@ -84,6 +84,9 @@ const struct vlab_engine *vlab_engine_at(size_t i);
 
 /* Records that a startup phase ended now ("clone", "mounts", "exec"). */
 void vlab_child_phase(struct vlab_child *child, const char *phase);
+/* The same for a phase that ended at ns (CLOCK_MONOTONIC), measured by
+ * other means (a guest's own timestamp). */
+void vlab_child_phase_at(struct vlab_child *child, const char *phase, uint64_t ns);
 /* Publishes a key/value attribute ("backend", "cgroup", "image_bytes"). */
 void vlab_child_attr(struct vlab_child *child, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
