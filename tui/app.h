@@ -92,6 +92,8 @@ struct tui_app {
 	int picker_scroll;
 
 	/* the open lab */
+	const char *workbook; /* from the command line, NULL default */
+	int fresh;
 	struct lesson_session *lab;
 	size_t nitems;
 	size_t cur;

@@ -64,7 +64,8 @@ static int draw_one(struct tui_app *app, const struct tui_inst *ti, int y, int x
 	if (used < room) {
 		char up[48] = "", t[24];
 		if (li->startup_ns)
-			snprintf(up, sizeof(up), ", ready in %s", vlab_fmt_ns(li->startup_ns, t, sizeof(t)));
+			snprintf(up, sizeof(up), ", ready in %s ms",
+				 tui_fmt_num((double)li->startup_ns / 1e6, t, sizeof(t)));
 		int cc = x + tui_draw_str(y + used, x, w, "  ", TUI_NORMAL);
 		snprintf(line, sizeof(line), "%s on %s", li->engine, li->backend[0] ? li->backend : "-");
 		cc += tui_draw_str(y + used, cc, x + w - cc, line, TUI_DIM);

@@ -20,7 +20,7 @@ static const char *state_word(const struct lesson_item *it, const struct lesson_
 		return "working...";
 	case LESSON_PASSED:
 		*style = TUI_GOOD;
-		return q ? "answer saved: right" : "check passed";
+		return q ? "answer saved: right" : it->has_check ? "check passed" : "done";
 	case LESSON_FAILED:
 		*style = TUI_BAD;
 		return q ? "answer saved: not right yet (a to answer again)"
@@ -178,7 +178,7 @@ static void draw(struct tui_app *app, struct tui_rect r, int focused)
 	/* A scroll mark in the right column when the text does not fit. */
 	if (maxs > 0 && body.h > 2) {
 		int pos = body.y + (body.h - 1) * app->lesson_scroll / maxs;
-		tui_draw_str(pos, body.x + body.w - 1, 1, app->term.g.vline, TUI_FOCUS);
+		tui_draw_str(pos, body.x + body.w - 1, 1, app->term.g.full, TUI_DIM);
 		if (app->lesson_scroll < maxs)
 			tui_draw_str(body.y + body.h - 1, body.x + body.w - 1, 1, "v", TUI_DIM);
 	}

@@ -445,5 +445,6 @@ int lesson_catalog_find(const char *name, char *path, size_t len, struct vlab_er
 
 int main(int argc, char **argv)
 {
-	return tui_main(argc > 1 ? argv[1] : NULL);
+	struct tui_opts o = {.lab = argc > 1 ? argv[1] : NULL};
+	return tui_main(&o);
 }
