@@ -38,6 +38,24 @@ static const char *state_word(const struct lesson_item *it, const struct lesson_
 	}
 }
 
+/* The message with the lab's folder left out of "/path/to/lab.lua:12:",
+ * which says nothing the student needs and costs a line at 80 columns. */
+static void short_paths(const struct tui_app *app, const char *in, char *out, size_t len)
+{
+	const char *path = lesson_session_lab(app->lab)->path;
+	const char *slash = strrchr(path, '/');
+	size_t dl = slash ? (size_t)(slash - path) + 1 : 0;
+	size_t k = 0;
+	while (*in && k + 1 < len) {
+		if (dl && !strncmp(in, path, dl)) {
+			in += dl;
+			continue;
+		}
+		out[k++] = *in++;
+	}
+	out[k] = '\0';
+}
+
 /* Rebuilds the wrapped text when the item, its state or the width changed. */
 static void rebuild(struct tui_app *app, int width)
 {
@@ -71,7 +89,9 @@ static void rebuild(struct tui_app *app, int width)
 	}
 	if (st->message[0]) {
 		struct tui_text m = {0};
-		tui_text_render(&m, st->message, width - 2);
+		char msg[2048];
+		short_paths(app, st->message, msg, sizeof(msg));
+		tui_text_render(&m, msg, width - 2);
 		for (size_t i = 0; i < m.n; i++) {
 			struct tui_line *l = tui_text_newline(&app->lesson);
 			if (!l)
