@@ -43,8 +43,8 @@ whole_lab() { # cols rows
 	keys Escape BTab BTab BTab
 	keys n r
 	expect "$s: a slow instance boots, its console live" "slow boot 1/40" 15
-	latency '?' Escape 20
-	echo "latency: keystroke to redraw while an instance boots ($s, load $(cut -d' ' -f1 /proc/loadavg)): min $LAT_MIN_MS ms, median $LAT_MEDIAN_MS ms, max $LAT_MAX_MS ms (20 keys, through tmux)"
+	latency 20
+	echo "latency: keystroke to redraw while an instance boots ($s, load $(cut -d' ' -f1 /proc/loadavg)): min $LAT_MIN_MS ms, median $LAT_MEDIAN_MS ms, p90 $LAT_P90_MS ms, max $LAT_MAX_MS ms (20 keys, tmux control client)"
 	awk "BEGIN { exit !($LAT_MEDIAN_MS < 50) }" && ok "$s: median latency under 50 ms while booting" ||
 		bad "$s: median latency $LAT_MEDIAN_MS ms while booting"
 	expect "$s: the slow instance is ready" "ready in" 20

@@ -101,32 +101,14 @@ descendants() {
 	done
 }
 
-# latency KEY1 KEY2 N: sends KEY1 and KEY2 alternately N times (each must
-# change the screen), timing each from send-keys to a changed capture.
-# Prints the figures and sets LAT_MEDIAN_MS / LAT_MAX_MS.
+# latency N: opens the help (F1) N times, timing each from the keystroke
+# to the help's text in the program's output, closing it in between
+# (tests/e2e/tui/latency.py, one tmux control client).  Sets LAT_MIN_MS
+# LAT_MEDIAN_MS LAT_P90_MS LAT_MAX_MS.
 latency() {
-	local k1=$1 k2=$2 n=$3 i before t0 t1 cur
-	local samples=()
-	for ((i = 0; i < n; i++)); do
-		before=$(screen)
-		local k=$k1
-		[ $((i % 2)) -eq 1 ] && k=$k2
-		t0=$(date +%s%N)
-		keys "$k"
-		while :; do
-			cur=$(screen)
-			[ "$cur" != "$before" ] && break
-			t1=$(date +%s%N)
-			if [ $(((t1 - t0) / 1000000)) -gt 2000 ]; then break; fi
-		done
-		t1=$(date +%s%N)
-		samples+=($(((t1 - t0) / 1000)))
-	done
-	local sorted
-	sorted=$(printf '%s\n' "${samples[@]}" | sort -n)
-	LAT_MEDIAN_MS=$(awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]/1000}' <<<"$sorted")
-	LAT_MAX_MS=$(awk '{a[NR]=$1} END {printf "%.1f", a[NR]/1000}' <<<"$sorted")
-	LAT_MIN_MS=$(awk 'NR==1 {printf "%.1f", $1/1000}' <<<"$sorted")
+	local r
+	r=$(python3 "$(dirname "${BASH_SOURCE[0]}")/latency.py" "$TUI_SOCK" t F1 "Moving around" Escape "$1")
+	read -r LAT_MIN_MS LAT_MEDIAN_MS LAT_P90_MS LAT_MAX_MS <<<"$r"
 }
 
 tui_done() {
