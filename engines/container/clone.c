@@ -218,9 +218,10 @@ static void child_main(struct ct_runtime *rt, int fd)
 	/* Dies with the runtime; the race before this line is caught by the
 	 * setup socket (end of file). */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	prctl(PR_SET_DUMPABLE, 0);
 	ct_init_rename();
 	if (cfg->userns) {
+		/* (Dumpable until then: the runtime writes our
+		 * /proc/PID/uid_map, root's when we are not dumpable.) */
 		if (wait_go(fd, go, sizeof(go), &sc, &err) < 0)
 			goto fail;
 		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
@@ -228,6 +229,8 @@ static void child_main(struct ct_runtime *rt, int fd)
 			goto fail;
 		}
 	}
+	if (!cfg->rootless)
+		prctl(PR_SET_DUMPABLE, 0);
 	if (ct_rootfs_setup(cfg, &rt->layer, &err) < 0)
 		goto fail;
 	if (sethostname(cfg->hostname, strlen(cfg->hostname)) < 0) {

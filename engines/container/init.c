@@ -9,12 +9,16 @@
  * exits with the program's status (128+signal when it was killed).
  *
  * It is the runtime's own clone, never an exec: it holds no descriptor but
- * /dev/null, and it is not dumpable, so the container's root cannot reach
- * the host's vlab binary through /proc/1/exe. */
+ * /dev/null, its command line and environment are blanked, and (as root)
+ * it is not dumpable, so the container's root cannot reach the host's vlab
+ * binary through /proc/1/exe.  A rootless init stays dumpable: it is the
+ * user's own process either way, and exec's setns(pidfd) needs ptrace
+ * access to it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -89,6 +93,10 @@ void ct_init_rename(void)
 	memcpy(start, name, sizeof(name));
 	prctl(PR_SET_MM, PR_SET_MM_ARG_END, (unsigned long)(start + sizeof(name)), 0, 0);
 	prctl(PR_SET_NAME, name);
+	/* The runtime's environment is the host's business too. */
+	for (char **e = environ; e && *e; e++)
+		memset(*e, 0, strlen(*e));
+	clearenv();
 }
 
 void ct_init_run(char *const argv[], int control_fd, int console_fd, int sync_fd,

@@ -428,6 +428,12 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 	rt.have_layer = 1;
 	if (!rt.cfg.rootless && ct_cgroup_find(&rt.cg, NULL, rt.tag, err) < 0)
 		goto fail;
+	struct stat ist;
+	if (rt.cfg.rootless && stat(rt.cfg.rootfs, &ist) == 0 && ist.st_uid != rt.cfg.host_uid)
+		vlab_child_log(child,
+			       "rootless: the image belongs to uid %u, not you: its folders cannot "
+			       "be written in the container (build the image as yourself)",
+			       (unsigned)ist.st_uid);
 
 	if (ct_clone_init(&rt, err) < 0)
 		goto fail;
