@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -259,4 +260,44 @@ int ct_cgroup_sweep(struct vlab_err *err)
 			rc = -1;
 	}
 	return rc;
+}
+
+int ct_cgroup_mount_inside(const struct ct_cgroup *cg, struct vlab_err *err)
+{
+	const unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	const char *top = "/sys/fs/cgroup";
+	if (cg->ops == &ct_cgroup_v2_ops) {
+		if (mount("cgroup2", top, "cgroup2", ro, NULL) < 0)
+			return vlab_err_set(err, errno, "mount cgroup2 on %s", top);
+		return 0;
+	}
+	if (mount("tmpfs", top, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
+		return vlab_err_set(err, errno, "mount tmpfs on %s", top);
+	for (int c = 0; c < CT_CG_NCTL; c++) {
+		if (!cg->mnt[c][0])
+			continue;
+		int first = 1;
+		char opts[64] = "";
+		for (int k = 0; k < CT_CG_NCTL; k++) {
+			if (!strcmp(cg->mnt[k], cg->mnt[c]) && k < c)
+				first = 0;
+			if (!strcmp(cg->mnt[k], cg->mnt[c])) {
+				size_t l = strlen(opts);
+				snprintf(opts + l, sizeof(opts) - l, "%s%s", l ? "," : "",
+					 ct_cg_ctl_names[k]);
+			}
+		}
+		if (!first)
+			continue;
+		const char *base = strrchr(cg->mnt[c], '/');
+		char p[VLAB_PATH_MAX];
+		snprintf(p, sizeof(p), "%s/%s", top, base ? base + 1 : ct_cg_ctl_names[c]);
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return vlab_err_set(err, errno, "create %s", p);
+		if (mount("cgroup", p, "cgroup", ro, opts) < 0)
+			return vlab_err_set(err, errno, "mount the %s cgroup hierarchy on %s", opts, p);
+	}
+	if (mount(NULL, top, NULL, MS_REMOUNT | ro, "mode=755") < 0)
+		return vlab_err_set(err, errno, "make %s read-only", top);
+	return 0;
 }

@@ -129,6 +129,9 @@ extern const char *const ct_cg_ctl_names[CT_CG_NCTL];
  * Fills cg (ops, mounts, tag); creates nothing. */
 int ct_cgroup_find(struct ct_cgroup *cg, const char *mountinfo, const char *tag,
 		   struct vlab_err *err);
+/* In the container, after its cgroup namespace: its own cgroups, read-only,
+ * at /sys/fs/cgroup (as Docker shows them). */
+int ct_cgroup_mount_inside(const struct ct_cgroup *cg, struct vlab_err *err);
 /* Removes cgroups under <mount>/vlab whose owner is gone. */
 int ct_cgroup_sweep(struct vlab_err *err);
 

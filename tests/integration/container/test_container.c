@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <poll.h>
 
+#include "core/paths.h"
+
 static int setup(void **state)
 {
 	(void)state;
@@ -342,7 +344,7 @@ static void test_old_root_unreachable(void **state)
 	for (char *t = strtok(types, " \n"); t; t = strtok(NULL, " \n"))
 		if (strcmp(t, "overlay") && strcmp(t, "tmpfs") && strcmp(t, "devtmpfs") &&
 		    strcmp(t, "devpts") && strcmp(t, "mqueue") && strcmp(t, "proc") &&
-		    strcmp(t, "sysfs"))
+		    strcmp(t, "sysfs") && strcmp(t, "cgroup") && strcmp(t, "cgroup2"))
 			fail_msg("a %s mount is visible in the container", t);
 	vlab_container_run_free(&r);
 	vlab_instance_free(inst);
@@ -595,6 +597,37 @@ static void test_phases_and_attributes(void **state)
 	vlab_instance_free(inst);
 }
 
+static void test_the_agent_from_the_image(void **state)
+{
+	(void)state;
+	NEED_CONTAINER();
+	char agent[PATH_MAX];
+	struct vlab_err err = {0};
+	if (vlab_image_path(VLAB_IMAGE_ROOTFS, agent, sizeof(agent) - 20, &err) < 0)
+		fail_msg("%s", err.msg);
+	strcat(agent, "/bin/vlab-agent");
+	if (access(agent, X_OK) != 0)
+		VTEST_SKIP("the image is not built (make images): %s", agent);
+	/* No rootfs, program or sh: the built image and its agent. */
+	struct vlab_spec spec;
+	struct vlab_instance *inst = NULL;
+	assert_int_equal(vlab_spec_init(&spec, "container", "agent", &err), 0);
+	assert_int_equal(vlab_spec_set(&spec, "memory", "96M", &err), 0);
+	assert_int_equal(vlab_instance_create(&spec, &inst, &err), 0);
+	vlab_spec_free(&spec);
+	if (vlab_instance_start(inst, &err) < 0 || vlab_instance_wait_ready(inst, 10000, &err) < 0)
+		fail_msg("agent container: %s", err.msg);
+	assert_true(!strncmp(vlab_instance_ready_line(inst), "READY vlab-agent/1 ", 19));
+	const char *resp;
+	assert_int_equal(vlab_instance_request(inst, "sysinfo", &resp, 5000, &err), 0);
+	assert_non_null(strstr(resp, "hostname=agent "));
+	assert_non_null(strstr(resp, " pid=2 "));
+	/* the limit is visible inside, through the container's own cgroups */
+	assert_non_null(strstr(resp, "mem_limit_bytes=100663296"));
+	assert_int_equal(vlab_instance_stop(inst, 3000, &err), 0);
+	vlab_instance_free(inst);
+}
+
 int main(void)
 {
 	skip_reason = ct_cannot_run(1);
@@ -614,6 +647,7 @@ int main(void)
 		cmocka_unit_test(test_runtime_sigkill_leaves_nothing),
 		cmocka_unit_test(test_refuses_symlinked_rootfs),
 		cmocka_unit_test(test_phases_and_attributes),
+		cmocka_unit_test(test_the_agent_from_the_image),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
