@@ -188,6 +188,7 @@ static void test_poll(void **state)
 	FIXTURE();
 	struct vlab_err err = {0};
 	struct uk_hc_poll p = {.timeout_ns = 20000000, .events = UK_POLL_CTL};
+	_Static_assert(sizeof(p) <= 0x1000, "argument area");
 	uint64_t t0 = vlab_now_ns();
 	assert_int_equal(call(f, UK_HC_POLL, &p, sizeof(p), &err), 0);
 	uint64_t waited = vlab_now_ns() - t0;
