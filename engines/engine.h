@@ -168,6 +168,9 @@ size_t vlab_instance_phases(const struct vlab_instance *inst, const struct vlab_
 const char *vlab_instance_attr(const struct vlab_instance *inst, const char *key);
 /* Live counters (NULL before start). */
 const struct vlab_counters *vlab_instance_counters(const struct vlab_instance *inst);
+/* The memfd behind the counters (to pass to another process, which maps
+ * it read-only); -1 before start.  Owned by inst. */
+int vlab_instance_counters_fd(const struct vlab_instance *inst);
 /* Exit status (as from waitpid) once EXITED. */
 int vlab_instance_exit_status(const struct vlab_instance *inst);
 /* Last error reported by the instance process, "" when none. */

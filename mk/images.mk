@@ -15,12 +15,12 @@ BUSYBOX ?= /bin/busybox
 DEBS_IMAGES += busybox-static libarchive-dev dpkg
 DEBS_TEST += qemu-system-x86
 
-# The container's root filesystem.  The stamp stands for the folder.
+# The container's root filesystem.  Its last-written file stands for the
+# folder (deleting the folder rebuilds it).
+ROOTFS_MARK := $(IMG)/rootfs/etc/vlab/version
 ROOTFS_INPUTS := images/mkrootfs.sh $(wildcard images/files/etc/*) $(IMG)/vlab-agent
-$(O)/stamps/rootfs: $(ROOTFS_INPUTS) mk/images.mk
-	@mkdir -p $(@D)
+$(ROOTFS_MARK): $(ROOTFS_INPUTS) mk/images.mk
 	images/mkrootfs.sh $(IMG)/rootfs $(IMG)/vlab-agent $(BUSYBOX)
-	@touch $@
 
 # The kernel: downloaded once, unpacked with dpkg-deb.
 $(O)/kernel/vmlinuz: images/fetch-kernel.sh
@@ -39,7 +39,7 @@ $(O)/tools/mkcpio: images/mkcpio.c
 
 # The VM's initramfs: the rootfs tree, /init, the modules and their order.
 INITRAMFS_STAGE := $(O)/initramfs-root
-$(IMG)/initramfs.cpio.gz: $(O)/stamps/rootfs $(O)/kernel/vmlinuz images/initramfs/init \
+$(IMG)/initramfs.cpio.gz: $(ROOTFS_MARK) $(O)/kernel/vmlinuz images/initramfs/init \
 		$(O)/tools/mkcpio mk/images.mk
 	rm -rf $(INITRAMFS_STAGE)
 	cp -a $(IMG)/rootfs $(INITRAMFS_STAGE)
@@ -51,7 +51,7 @@ $(IMG)/initramfs.cpio.gz: $(O)/stamps/rootfs $(O)/kernel/vmlinuz images/initramf
 	$(O)/tools/mkcpio $@ $(INITRAMFS_STAGE) --dev dev/console:600:5:1
 	rm -rf $(INITRAMFS_STAGE)
 
-IMAGE_FILES := $(IMG)/vlab-agent $(O)/stamps/rootfs $(IMG)/vmlinuz $(IMG)/initramfs.cpio.gz
+IMAGE_FILES := $(IMG)/vlab-agent $(ROOTFS_MARK) $(IMG)/vmlinuz $(IMG)/initramfs.cpio.gz
 
 .PHONY: images-sizes
 images-sizes: $(IMAGE_FILES)

@@ -20,7 +20,7 @@ done
 
 # Incremental: the image files are up to date with their sources.
 check "make images has nothing left to rebuild" \
-	make -q build/images/vlab-agent build/stamps/rootfs build/images/vmlinuz \
+	make -q build/images/vlab-agent build/images/rootfs/etc/vlab/version build/images/vmlinuz \
 	build/images/initramfs.cpio.gz
 
 # The agent: static, and it speaks the protocol.
