@@ -311,6 +311,17 @@ static void test_boot_under_qemu(void **state)
 	assert_string_equal(vlab_proto_str(&m, "cache_dropped", ""), "yes");
 	ask("cpu size=100000", 60000);
 	assert_int_equal(u64("int_primes_count"), 9592);
+	ask("mem size=4M reps=2", 60000);
+	assert_true(u64("array_bytes") == 4u << 20);
+	/* More than the guest has: an answer, not the OOM killer. */
+	char big[64];
+	int n = snprintf(big, sizeof(big), "%lu mem size=%dM\n", 1000ul, MEM_MIB / 2);
+	struct vlab_err werr = {0};
+	assert_int_equal(vlab_write_all(agent_fd, big, (size_t)n, 5000, &werr), 0);
+	char *got;
+	assert_int_equal(vlab_lines_wait(&agent_in, agent_fd, 30000, &got, &werr), 1);
+	assert_int_equal(strncmp(got, "1000 err nomem", 14), 0);
+	ask("ping", 10000);
 
 	/* The echo server, measured from the host through QEMU's forward. */
 	ask("net-echo op=start port=7777", 10000);

@@ -123,6 +123,10 @@ static void test_every_verb(void **state)
 	struct vlab_echo_result er;
 	if (vlab_echo_run(&eo, &er, &err) < 0)
 		fail_msg("echo: %s", err.msg);
+	print_message("echo over loopback: %u/%u answered, RTT median %.1f us, p99 %.1f us, "
+		      "%.0f transactions/s\n",
+		      er.received, er.sent, (double)er.rtt_median_ns / 1e3,
+		      (double)er.rtt_p99_ns / 1e3, er.tps);
 	assert_int_equal(er.sent, 200);
 	assert_int_equal(er.received + er.lost, 200);
 	assert_true(er.received >= 190);
