@@ -156,7 +156,8 @@ static void test_every_verb(void **state)
 	assert_int_equal(vlab_instance_stop(inst, 5000, &err), 0);
 	assert_true(WIFEXITED(vlab_instance_exit_status(inst)));
 	if (WEXITSTATUS(vlab_instance_exit_status(inst)) != 0)
-		fail_msg("status %#x: %s", vlab_instance_exit_status(inst), vlab_instance_error(inst));
+		fail_msg("status %#x: %s", vlab_instance_exit_status(inst),
+			 vlab_instance_error(inst));
 	vlab_instance_free(inst);
 	assert_int_equal(vtest_count_fds(), fds);
 	assert_int_equal(vtest_count_children(), kids);
@@ -309,8 +310,8 @@ static void test_network(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_every_verb),
-		cmocka_unit_test(test_network),
+	    cmocka_unit_test(test_every_verb),
+	    cmocka_unit_test(test_network),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
