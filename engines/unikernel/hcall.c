@@ -291,9 +291,16 @@ static int hc_net_send(struct uk_monitor *m, void *arg, struct vlab_err *err)
 	if (io->len < 14 || io->len > (uint64_t)m->mtu + 14)
 		return invalid(err, "net_send", "frame of %" PRIu64 " bytes: need 14..%u", io->len,
 			       m->mtu + 14);
-	const void *p = io_buf(m, io, (uint64_t)m->mtu + 14, "net_send", err);
+	const uint8_t *p = io_buf(m, io, (uint64_t)m->mtu + 14, "net_send", err);
 	if (!p)
 		return -1;
+	/* The guest speaks with its own address on the lab network only. */
+	if (memcmp(p + 6, m->mac, 6))
+		return invalid(err, "net_send",
+			       "source MAC %02x:%02x:%02x:%02x:%02x:%02x is not the guest's own "
+			       "(%02x:%02x:%02x:%02x:%02x:%02x)",
+			       p[6], p[7], p[8], p[9], p[10], p[11], m->mac[0], m->mac[1], m->mac[2],
+			       m->mac[3], m->mac[4], m->mac[5]);
 	ssize_t n;
 	do
 		n = write(m->tap_fd, p, io->len);

@@ -314,9 +314,12 @@ static void test_network(void **state)
 	assert_int_equal(ni.mac[5], 9);
 	assert_int_equal(ni.ip, 0x09004d0a);
 
-	/* A frame out. */
+	/* A frame out, from the guest's own address; not from another. */
 	memset(ram(f, BUF), 0xee, 60);
 	struct uk_hc_io io = {.data = BUF, .len = 60};
+	refused(f, UK_HC_NET_SEND, &io, sizeof(io), "source MAC ee:ee:ee:ee:ee:ee is not");
+	memcpy((uint8_t *)ram(f, BUF) + 6, (uint8_t[]){2, 0x76, 0x6c, 0, 0, 9}, 6);
+	io = (struct uk_hc_io){.data = BUF, .len = 60};
 	assert_int_equal(call(f, UK_HC_NET_SEND, &io, sizeof(io), &err), 0);
 	uint8_t frame[2048];
 	assert_int_equal(read(f->tap[0], frame, sizeof(frame)), 60);
