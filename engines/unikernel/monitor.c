@@ -308,6 +308,9 @@ int uk_monitor_run(struct uk_monitor *m, int *status, struct vlab_err *err)
 			return -1;
 		count_exit(m, (unsigned)r);
 		if (!m->started && r != KVM_EXIT_INTR) {
+			/* Reported before the exit is served: the first exit is
+			 * usually READY, and the front end finds every phase in
+			 * its events by the time it sees READY. */
 			m->started = 1;
 			phase(m, "first-insn", first_insn_ns(m, vlab_now_ns()));
 		}
