@@ -21,6 +21,7 @@
 #define GUESTS "build/tests/integration/engines/unikernel/guest/"
 #define HELLO GUESTS "hello.uk"
 #define HOSTILE GUESTS "hostile.uk"
+#define LIBOS GUESTS "libos.uk"
 #define DISK_BYTES (1u << 20)
 
 static char disk_path[64];
@@ -225,6 +226,23 @@ static void test_stop(void **state)
 	vlab_instance_free(inst);
 }
 
+/* The library OS's own checks, run inside the unikernel. */
+static void test_libos_inside(void **state)
+{
+	(void)state;
+	NEED_KVM();
+	struct vlab_instance *inst = start("uk-libos", (const char *const[]){"image=" LIBOS, NULL});
+	wait_exit(inst, 10000);
+	char con[8192];
+	ssize_t k = read(vlab_instance_console_fd(inst), con, sizeof(con) - 1);
+	con[k > 0 ? k : 0] = '\0';
+	int st = vlab_instance_exit_status(inst);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		fail_msg("library OS self-test: status %#x, console:\n%s", st, con);
+	assert_non_null(strstr(con, "libos: 0 failures"));
+	vlab_instance_free(inst);
+}
+
 /* ---- hostile guests ---- */
 
 struct hostile {
@@ -363,6 +381,7 @@ int main(void)
 	    cmocka_unit_test(test_boot_to_ready),
 	    cmocka_unit_test(test_console_disk_and_status),
 	    cmocka_unit_test(test_stop),
+	    cmocka_unit_test(test_libos_inside),
 	    cmocka_unit_test(test_hostile_guests),
 	    cmocka_unit_test(test_malformed_images),
 	};
