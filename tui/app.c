@@ -34,6 +34,9 @@ static const struct tui_panel_ops *const panels[TUI_P_COUNT] = {
 static void layout(struct tui_app *app)
 {
 	int rows = LINES, cols = COLS;
+	app->laid_cols = cols;
+	app->laid_lines = rows;
+	app->lesson_dirty = 1;
 	app->too_small = cols < 60 || rows < 16;
 	struct tui_rect body = {1, 0, rows - 2, cols};
 	if (app->zoom) {
@@ -172,6 +175,9 @@ static void draw_keys(struct tui_app *app)
 
 static void draw(struct tui_app *app)
 {
+	/* Laid out for another size (a resize not reported yet): again. */
+	if (app->laid_cols != COLS || app->laid_lines != LINES)
+		layout(app);
 	erase();
 	if (app->too_small) {
 		char msg[128];
@@ -407,11 +413,8 @@ static int run_loop(struct tui_app *app)
 					need_draw = 1;
 			}
 		}
-		/* A signal (SIGWINCH) interrupts poll: ncurses reports the
-		 * resize as KEY_RESIZE from getch, so look for keys then too. */
-		int keys_ready = r > 0 ? (pfd[0].revents & POLLIN) != 0 : r < 0;
-		if (!keys_ready)
-			continue;
+		/* Keys are read every turn (getch does not block): a resize
+		 * reaches us as KEY_RESIZE from getch, whatever woke us. */
 		{
 			uint64_t t0 = vlab_now_ns();
 			int ch, keys = 0;

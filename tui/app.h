@@ -85,6 +85,7 @@ struct tui_app {
 	int focus;    /* enum tui_panel_id */
 	struct tui_rect rect[TUI_P_COUNT];
 	int too_small;
+	int laid_cols, laid_lines; /* the size the rectangles were computed for */
 
 	/* the picker */
 	struct lesson_catalog_entry *labs;
