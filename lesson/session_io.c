@@ -381,7 +381,8 @@ static void reap_runner(struct lesson_session *s, char *how, size_t len)
 	s->sock = -1;
 	lesson_ipc_rx_free(&s->rx);
 	lesson_ipc_rx_init(&s->rx);
-	memset(s->ran_here, 0, s->info.nitems * sizeof(*s->ran_here));
+	if (s->ran_here)
+		memset(s->ran_here, 0, s->info.nitems * sizeof(*s->ran_here));
 	mark_instances_gone(s);
 }
 
