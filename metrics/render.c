@@ -94,7 +94,7 @@ static void cell_main(const struct metrics_result *res, const struct metrics_col
 {
 	char v[32];
 	if (!row) {
-		snprintf(buf, CELL, "%s", col->available && !col->error[0] ? "-" : "");
+		snprintf(buf, CELL, "%s", col->available ? "-" : "");
 		return;
 	}
 	metrics_fmt_value(row->s.median, v, sizeof(v));
@@ -142,7 +142,7 @@ static const char *kind_title(int kind)
 	case METRICS_DISK:
 		return "Disk I/O";
 	case METRICS_NET:
-		return "Network (UDP echo over the lab network)";
+		return "Network (UDP echo: one request in flight)";
 	default:
 		return "KVM exits per second, by reason, during each workload";
 	}
@@ -191,7 +191,9 @@ static void render_table(FILE *out, const struct metrics_result *res)
 	for (size_t c = 0; c < ncols; c++) {
 		const struct metrics_column *col = &res->cols[c];
 		fprintf(out, "  %-*s", (int)w[c],
-			!col->available ? "unavailable" : col->error[0] ? "failed" : col->backend);
+			!col->available                  ? "unavailable"
+			: col->error[0] && !col->nrows   ? "failed"
+							 : col->backend);
 	}
 	fprintf(out, "\n");
 	int last_kind = -1;
@@ -230,7 +232,9 @@ static void render_table(FILE *out, const struct metrics_result *res)
 	int header = 0;
 	for (size_t c = 0; c < res->ncols; c++) {
 		const struct metrics_column *col = &res->cols[c];
-		const char *what = !col->available ? "unavailable" : col->error[0] ? "failed" : NULL;
+		const char *what = !col->available ? "unavailable"
+				   : col->error[0] ? (col->nrows ? "not all measured" : "failed")
+						   : NULL;
 		if (what || col->reason[0]) {
 			if (!header++)
 				fprintf(out, "\nNotes:\n");
@@ -352,7 +356,7 @@ static void render_csv(FILE *out, const struct metrics_result *res)
 		if (!col->available || col->error[0]) {
 			csv_field(out, col->engine, 0);
 			csv_field(out, col->title, 0);
-			csv_field(out, col->available ? "failed" : "unavailable", 0);
+			csv_field(out, col->available ? "error" : "unavailable", 0);
 			fputs(",,,,,,,,,,", out);
 			csv_field(out, col->error[0] ? col->error : col->reason, 1);
 		}
