@@ -4,9 +4,11 @@
 #include <string.h>
 
 extern const struct vlab_engine vlab_engine_host;
+extern const struct vlab_engine vlab_engine_vm;
 
 static const struct vlab_engine *const engines[] = {
 	&vlab_engine_host,
+	&vlab_engine_vm,
 };
 
 const struct vlab_engine *vlab_engine_at(size_t i)
