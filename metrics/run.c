@@ -390,9 +390,15 @@ int metrics_run(const struct metrics_config *cfg_in, struct metrics_result **out
 			continue;
 		if (!(cfg.kinds & (1u << METRICS_NET))) {
 			b.net_mode = BENCH_NET_NONE;
-		} else if (!engine_has_opt(t->engine, "net")) {
+		} else if (!strcmp(t->engine, "host")) {
 			/* The host baseline: its agent listens on the host itself. */
 			b.net_mode = BENCH_NET_LOOPBACK;
+		} else if (!engine_has_opt(t->engine, "net.ns")) {
+			struct vlab_err e;
+			vlab_err_set(&e, 0, "the %s engine does not join the lab network yet "
+					    "(no VLAB_LABNET_OPTS)", t->engine);
+			bench_fail(&b, "net", &e);
+			b.net_mode = BENCH_NET_NONE;
 		} else {
 			if (!net && !net_failed && vlab_labnet_acquire(&net, &net_err) < 0)
 				net_failed = 1;
