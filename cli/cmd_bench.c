@@ -62,14 +62,68 @@ static int parse_engines(const struct vlab_cmd *cmd, char *list, struct metrics_
 	return 0;
 }
 
-int cmd_bench(const struct vlab_cmd *cmd, int argc, char **argv)
+/* --opt ENGINE.KEY=VALUE, collected into one spec per engine. */
+struct engine_opts {
+	char engine[16];
+	struct vlab_spec spec;
+};
+
+static int add_opt(const struct vlab_cmd *cmd, const char *arg, struct engine_opts *opts,
+		   size_t *nopts)
+{
+	struct vlab_err err = {0};
+	const char *dot = strchr(arg, '.');
+	size_t el = dot ? (size_t)(dot - arg) : 0;
+	if (!dot || !el || el >= sizeof(opts[0].engine) || !strchr(dot, '='))
+		return cli_usage_error(cmd, "--opt: '%s' is not ENGINE.KEY=VALUE", arg);
+	size_t k;
+	for (k = 0; k < *nopts; k++)
+		if (strlen(opts[k].engine) == el && !strncmp(opts[k].engine, arg, el))
+			break;
+	if (k == *nopts) {
+		if (*nopts == MAX_ENGINES)
+			return cli_usage_error(cmd, "--opt: options for too many engines");
+		snprintf(opts[k].engine, sizeof(opts[k].engine), "%.*s", (int)el, arg);
+		/* The spec only carries options; its name is a placeholder. */
+		if (vlab_spec_init(&opts[k].spec, opts[k].engine, "opts", &err) < 0)
+			return cli_usage_error(cmd, "--opt: %s", err.msg);
+		(*nopts)++;
+	}
+	if (vlab_spec_set_kv(&opts[k].spec, dot + 1, &err) < 0)
+		return cli_usage_error(cmd, "--opt: %s", err.msg);
+	return 0;
+}
+
+/* Writes the rendering to output (stdout when NULL). */
+static int emit(const struct metrics_result *res, enum metrics_format fmt, const char *output)
+{
+	struct vlab_err err = {0};
+	char *text = metrics_render(res, fmt, &err);
+	if (!text) {
+		fprintf(stderr, "vlab bench: %s\n", err.msg);
+		return -1;
+	}
+	FILE *out = output ? fopen(output, "w") : stdout;
+	int ok = out != NULL;
+	if (out) {
+		ok = fputs(text, out) >= 0;
+		ok &= output ? fclose(out) == 0 : fflush(out) == 0;
+	}
+	if (!ok)
+		fprintf(stderr, "vlab bench: cannot write %s: %m\n", output ? output : "the output");
+	free(text);
+	return ok ? 0 : -1;
+}
+
+static int bench(const struct vlab_cmd *cmd, int argc, char **argv, struct engine_opts *opts,
+		 size_t *nopts)
 {
 	static const struct option longopts[] = {
 		{"engines", required_argument, NULL, 'e'}, {"metrics", required_argument, NULL, 'm'},
 		{"runs", required_argument, NULL, 'r'},    {"warmup", required_argument, NULL, 'w'},
 		{"format", required_argument, NULL, 'f'},  {"output", required_argument, NULL, 'o'},
-		{"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"opt", required_argument, NULL, 'O'},     {"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
 	};
 	char engines[256] = "vm,container,unikernel,host";
 	const char *output = NULL;
@@ -110,6 +164,10 @@ int cmd_bench(const struct vlab_cmd *cmd, int argc, char **argv)
 		case 'o':
 			output = optarg;
 			break;
+		case 'O':
+			if (add_opt(cmd, optarg, opts, nopts) != 0)
+				return VLAB_EXIT_USAGE;
+			break;
 		case 'q':
 			quiet = 1;
 			break;
@@ -128,6 +186,15 @@ int cmd_bench(const struct vlab_cmd *cmd, int argc, char **argv)
 	size_t ntargets;
 	if (parse_engines(cmd, engines, targets, &ntargets) != 0)
 		return VLAB_EXIT_USAGE;
+	for (size_t k = 0; k < *nopts; k++) {
+		size_t t;
+		for (t = 0; t < ntargets && strcmp(targets[t].engine, opts[k].engine); t++)
+			;
+		if (t == ntargets)
+			return cli_usage_error(cmd, "--opt: '%s' is not among --engines",
+					       opts[k].engine);
+		targets[t].spec = &opts[k].spec;
+	}
 	cfg.targets = targets;
 	cfg.ntargets = ntargets;
 
@@ -136,11 +203,11 @@ int cmd_bench(const struct vlab_cmd *cmd, int argc, char **argv)
 		cfg.progress = show_progress;
 		cfg.progress_arg = &prog;
 	}
+	cancelled = 0;
 	cfg.cancel = &cancelled;
 	struct sigaction sa = {.sa_handler = on_sigint}, old;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old);
-
 	struct metrics_result *res = NULL;
 	int rc = metrics_run(&cfg, &res, &err);
 	sigaction(SIGINT, &old, NULL);
@@ -150,37 +217,28 @@ int cmd_bench(const struct vlab_cmd *cmd, int argc, char **argv)
 		fprintf(stderr, "vlab bench: %s\n", err.msg);
 		return err.code == EINVAL ? VLAB_EXIT_USAGE : VLAB_EXIT_INTERNAL;
 	}
-	char *text = metrics_render(res, fmt, &err);
-	if (!text) {
-		fprintf(stderr, "vlab bench: %s\n", err.msg);
-		metrics_result_free(res);
-		return VLAB_EXIT_INTERNAL;
-	}
-	FILE *out = output ? fopen(output, "w") : stdout;
-	if (!out) {
-		fprintf(stderr, "vlab bench: cannot write %s: %m\n", output);
-		free(text);
-		metrics_result_free(res);
-		return VLAB_EXIT_INTERNAL;
-	}
-	fputs(text, out);
-	if (output && fclose(out) != 0) {
-		fprintf(stderr, "vlab bench: writing %s failed: %m\n", output);
-		free(text);
-		metrics_result_free(res);
-		return VLAB_EXIT_INTERNAL;
-	}
-	free(text);
-
 	int ran = 0, failed = 0;
 	for (size_t i = 0; i < res->ncols; i++) {
 		ran += res->cols[i].available;
 		failed |= res->cols[i].available && res->cols[i].error[0];
 	}
+	rc = emit(res, fmt, output);
 	metrics_result_free(res);
+	if (rc < 0)
+		return VLAB_EXIT_INTERNAL;
 	if (cancelled) {
 		fprintf(stderr, "vlab bench: interrupted; the figures above are those measured\n");
 		return VLAB_EXIT_FAIL;
 	}
 	return !ran ? VLAB_EXIT_UNSUPPORTED : failed ? VLAB_EXIT_FAIL : VLAB_EXIT_OK;
+}
+
+int cmd_bench(const struct vlab_cmd *cmd, int argc, char **argv)
+{
+	struct engine_opts opts[MAX_ENGINES];
+	size_t nopts = 0;
+	int rc = bench(cmd, argc, argv, opts, &nopts);
+	for (size_t i = 0; i < nopts; i++)
+		vlab_spec_free(&opts[i].spec);
+	return rc;
 }

@@ -39,6 +39,7 @@ static const struct vlab_cmd commands[] = {
 		 "  --runs N         measured runs per figure, at least 2 (default 5)\n"
 		 "  --warmup N       runs discarded first (default 1)\n"
 		 "  --format FMT     table (default), json or csv\n"
+		 "  --opt E.KEY=VAL  an option for engine E's instances (vm.backend=tcg)\n"
 		 "  -o, --output F   write there instead of standard output\n"
 		 "  -q, --quiet      no progress on standard error\n"
 		 "  -h, --help       this help\n"

@@ -57,11 +57,14 @@ static struct key_ref *row_order(const struct metrics_result *res, size_t *count
 {
 	size_t n = 0, cap = 0;
 	struct key_ref *keys = NULL;
-	for (int kind = 0; kind < METRICS_KINDS; kind++)
+	/* Rank 2k: the rows of kind k; 2k+1: its "... to READY" remainder,
+	 * which ends the phases whatever the engines named them. */
+	for (int rank = 0; rank < 2 * METRICS_KINDS; rank++)
 		for (size_t c = 0; c < res->ncols; c++)
 			for (size_t r = 0; r < res->cols[c].nrows; r++) {
 				const struct metrics_row *row = &res->cols[c].rows[r];
-				if ((int)row->kind != kind)
+				int last = !strcmp(row->key, "startup.ready");
+				if ((int)row->kind * 2 + last != rank)
 					continue;
 				size_t i;
 				for (i = 0; i < n && strcmp(keys[i].key, row->key); i++)
@@ -235,16 +238,14 @@ static void render_table(FILE *out, const struct metrics_result *res)
 		const char *what = !col->available ? "unavailable"
 				   : col->error[0] ? (col->nrows ? "not all measured" : "failed")
 						   : NULL;
-		if (what || col->reason[0]) {
-			if (!header++)
-				fprintf(out, "\nNotes:\n");
-			if (what)
-				fprintf(out, "  %s: %s: %s\n", col->engine, what,
-					col->error[0] ? col->error : col->reason);
-			else
-				fprintf(out, "  %s (%s): %s\n", col->engine, col->backend,
-					col->reason);
-		}
+		if ((what || col->reason[0]) && !header++)
+			fprintf(out, "\nNotes:\n");
+		if (!col->available)
+			fprintf(out, "  %s: unavailable: %s\n", col->engine, col->reason);
+		else if (col->reason[0])
+			fprintf(out, "  %s (%s): %s\n", col->engine, col->backend, col->reason);
+		if (col->available && what)
+			fprintf(out, "  %s: %s: %s\n", col->engine, what, col->error);
 		for (size_t r = 0; r < col->nrows; r++) {
 			if (!col->rows[r].note[0])
 				continue;

@@ -180,10 +180,8 @@ static void record_phases(struct bench *b, struct vlab_instance *inst, unsigned 
 		const char *name = i < n ? ph[i].name : "ready";
 		uint64_t at = i < n ? ph[i].ns : total;
 		snprintf(key, sizeof(key), "startup.%s", name);
-		if (i < n)
-			snprintf(label, sizeof(label), "phase: %s", name);
-		else
-			snprintf(label, sizeof(label), "phase: %s to READY", n ? ph[n - 1].name : "start");
+		snprintf(label, sizeof(label), i < n ? "phase: %s" : "phase: last one to READY",
+			 name);
 		struct series *s = series_get(set, key, METRICS_STARTUP, label, "ms",
 					      METRICS_LOWER_BETTER);
 		if (s)
