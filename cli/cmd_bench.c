@@ -123,10 +123,11 @@ static int bench(const struct vlab_cmd *cmd, int argc, char **argv, struct engin
 		{"runs", required_argument, NULL, 'r'},    {"warmup", required_argument, NULL, 'w'},
 		{"format", required_argument, NULL, 'f'},  {"output", required_argument, NULL, 'o'},
 		{"opt", required_argument, NULL, 'O'},     {"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+		{"help", no_argument, NULL, 'h'},          {"save-json", required_argument, NULL, 'J'},
+		{NULL, 0, NULL, 0},
 	};
 	char engines[256] = "vm,container,unikernel,host";
-	const char *output = NULL;
+	const char *output = NULL, *save_json = NULL;
 	struct metrics_config cfg = {.kinds = METRICS_ALL, .runs = 5, .warmup = 1};
 	enum metrics_format fmt = METRICS_FORMAT_TABLE;
 	struct vlab_err err = {0};
@@ -167,6 +168,9 @@ static int bench(const struct vlab_cmd *cmd, int argc, char **argv, struct engin
 		case 'O':
 			if (add_opt(cmd, optarg, opts, nopts) != 0)
 				return VLAB_EXIT_USAGE;
+			break;
+		case 'J':
+			save_json = optarg;
 			break;
 		case 'q':
 			quiet = 1;
@@ -223,6 +227,8 @@ static int bench(const struct vlab_cmd *cmd, int argc, char **argv, struct engin
 		failed |= res->cols[i].available && res->cols[i].error[0];
 	}
 	rc = emit(res, fmt, output);
+	if (rc == 0 && save_json)
+		rc = emit(res, METRICS_FORMAT_JSON, save_json);
 	metrics_result_free(res);
 	if (rc < 0)
 		return VLAB_EXIT_INTERNAL;

@@ -41,6 +41,7 @@ static const struct vlab_cmd commands[] = {
 		 "  --format FMT     table (default), json or csv\n"
 		 "  --opt E.KEY=VAL  an option for engine E's instances (vm.backend=tcg)\n"
 		 "  -o, --output F   write there instead of standard output\n"
+		 "  --save-json F    also write the same figures as JSON to F\n"
 		 "  -q, --quiet      no progress on standard error\n"
 		 "  -h, --help       this help\n"
 		 "\n"
