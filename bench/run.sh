@@ -6,11 +6,12 @@
 # exits 0 when it measured, 77 when it skipped (after saying why), anything
 # else when it failed.  Prints a summary; exits 1 when one failed.
 #
-# VLAB_BENCH_RUNS sets the runs per figure of every script that honours it
-# (default: each script's own).  Arguments, if given, select scripts by
-# name: bench/run.sh peers.
+# BENCH_RUNS=N asks each script for N runs per figure (default: each
+# script's own).  Arguments, if given, select scripts by name:
+# bench/run.sh peers unikernel.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+export VLAB_SELF="$PWD/vlab"
 
 scripts=()
 for s in bench/*.sh; do

@@ -36,5 +36,6 @@ int cli_not_available(const struct vlab_cmd *cmd, int argc, char **argv);
 
 int cmd_doctor(const struct vlab_cmd *cmd, int argc, char **argv);
 int cmd_bench(const struct vlab_cmd *cmd, int argc, char **argv);
+int cmd_run(const struct vlab_cmd *cmd, int argc, char **argv);
 
 #endif

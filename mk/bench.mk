@@ -3,7 +3,7 @@
 
 DEBS_BENCH += crun runc bubblewrap jq
 
-BENCH_TOOLS := readytime kvmfloor
+BENCH_TOOLS := readytime
 BENCH_TARGETS += $(BENCH_TOOLS:%=$(O)/bench/%)
 
 $(O)/bench/%: bench/tools/%.c mk/bench.mk

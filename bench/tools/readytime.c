@@ -1,11 +1,13 @@
 /* bench/tools/readytime.c: how long a command takes to say READY.
  *
- *   readytime [-n RUNS] [-w WARMUP] [-k] [-t SECONDS] [-p PREFIX] -- CMD [ARG...]
+ *   readytime [-n RUNS] [-w WARMUP] [-k] [-t SECONDS] [-p PREFIX | -f FD] -- CMD [ARG...]
  *
  * Starts CMD (posix_spawn, like vlab starts its instances) RUNS + WARMUP
  * times, one after the other, and measures on CLOCK_MONOTONIC the time from
  * just before the spawn to the first line on CMD's standard output that
- * begins with PREFIX ("READY").  Then it waits for CMD to end (or, with -k,
+ * begins with PREFIX ("READY") -- or, with -f, to the first byte CMD writes
+ * to its descriptor FD (a pipe; for programs that signal that way, like
+ * bench/kvm_floor).  Then it waits for CMD to end (or, with -k,
  * kills its process group: for programs that stay up, like QEMU).  Standard
  * input is /dev/null; standard error is passed through.
  *
@@ -41,7 +43,8 @@ static int cmp(const void *a, const void *b)
 }
 
 /* One run: the time to READY in ms, or -1. */
-static double one_run(char **argv, const char *prefix, int kill_after, int timeout_s)
+static double one_run(char **argv, const char *prefix, int notify_fd, int kill_after,
+		      int timeout_s)
 {
 	int out[2];
 	if (pipe2(out, O_CLOEXEC) < 0)
@@ -50,7 +53,9 @@ static double one_run(char **argv, const char *prefix, int kill_after, int timeo
 	posix_spawnattr_t at;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	if (notify_fd >= 0)
+		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, out[1], notify_fd >= 0 ? notify_fd : 1);
 	posix_spawnattr_init(&at);
 	posix_spawnattr_setpgroup(&at, 0);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
@@ -82,6 +87,10 @@ static double one_run(char **argv, const char *prefix, int kill_after, int timeo
 		if (n <= 0)
 			break;
 		uint64_t t1 = now_ns();
+		if (notify_fd >= 0) {
+			ms = (double)(t1 - t0) / 1e6;
+			break;
+		}
 		/* The start of the current line, byte by byte: a serial port
 		 * may deliver a line in many reads. */
 		for (ssize_t i = 0; i < n && ms < 0; i++) {
@@ -107,9 +116,9 @@ static double one_run(char **argv, const char *prefix, int kill_after, int timeo
 
 int main(int argc, char **argv)
 {
-	int runs = 10, warmup = 1, kill_after = 0, timeout_s = 60, c;
+	int runs = 10, warmup = 1, kill_after = 0, timeout_s = 60, notify_fd = -1, c;
 	const char *prefix = "READY";
-	while ((c = getopt(argc, argv, "+n:w:kt:p:")) != -1) {
+	while ((c = getopt(argc, argv, "+n:w:kt:p:f:")) != -1) {
 		switch (c) {
 		case 'n':
 			runs = atoi(optarg);
@@ -126,25 +135,31 @@ int main(int argc, char **argv)
 		case 'p':
 			prefix = optarg;
 			break;
+		case 'f':
+			notify_fd = atoi(optarg);
+			if (notify_fd < 3 || notify_fd > 100)
+				notify_fd = -2;
+			break;
 		default:
 			return 2;
 		}
 	}
 	if (optind < argc && !strcmp(argv[optind], "--"))
 		optind++;
-	if (optind >= argc || runs < 2 || warmup < 0 || timeout_s < 1) {
+	if (optind >= argc || runs < 2 || warmup < 0 || timeout_s < 1 || notify_fd == -2) {
 		fprintf(stderr, "usage: readytime [-n RUNS>=2] [-w WARMUP] [-k] [-t SECONDS] "
-				"[-p PREFIX] -- CMD [ARG...]\n");
+				"[-p PREFIX | -f FD>=3] -- CMD [ARG...]\n");
 		return 2;
 	}
 	double *ms = calloc((size_t)runs, sizeof(double));
 	if (!ms)
 		return 1;
 	for (int i = 0; i < warmup + runs; i++) {
-		double t = one_run(argv + optind, prefix, kill_after, timeout_s);
+		double t = one_run(argv + optind, prefix, notify_fd, kill_after, timeout_s);
 		if (t < 0) {
-			fprintf(stderr, "readytime: %s did not print %s within %d s\n", argv[optind],
-				prefix, timeout_s);
+			fprintf(stderr, "readytime: %s did not %s %s within %d s\n", argv[optind],
+				notify_fd >= 0 ? "write to descriptor" : "print",
+				notify_fd >= 0 ? "its notify" : prefix, timeout_s);
 			return 1;
 		}
 		if (i >= warmup)
