@@ -5,12 +5,14 @@
 
 #include <errno.h>
 #include <math.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "metrics/bench.h"
 #include "metrics/cgroup.h"
 #include "metrics/footprint.h"
@@ -227,17 +229,37 @@ static void record_footprint(struct bench *b, struct vlab_instance *inst, unsign
 	}
 }
 
+/* An attribute the instance may publish shortly after READY (work an
+ * engine defers so as not to delay startup); NULL after timeout_ms. */
+static const char *wait_attr(struct vlab_instance *inst, const char *key, int timeout_ms)
+{
+	uint64_t deadline = vlab_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	for (;;) {
+		vlab_instance_pump(inst, NULL);
+		const char *v = vlab_instance_attr(inst, key);
+		if (v || vlab_now_ns() >= deadline ||
+		    vlab_instance_state(inst) != VLAB_STATE_RUNNING)
+			return v;
+		struct pollfd p = {.fd = vlab_instance_event_fd(inst), .events = POLLIN};
+		poll(&p, 1, 20);
+	}
+}
+
 static void record_attrs(struct bench *b, struct vlab_instance *inst, unsigned slot,
 			 struct series_set *set)
 {
 	const char *v = vlab_instance_attr(inst, "backend");
 	if (v)
 		snprintf(b->col->backend, sizeof(b->col->backend), "%s", v);
+	/* The engine's own account of its backend beats the prediction. */
+	v = vlab_instance_attr(inst, "backend_reason");
+	if (v)
+		snprintf(b->col->reason, sizeof(b->col->reason), "%s", v);
 	v = vlab_instance_attr(inst, "emulated");
 	if (v && !strcmp(v, "yes"))
 		b->emulated = 1;
 	if (b->cfg->kinds & (1u << METRICS_IMAGE)) {
-		v = vlab_instance_attr(inst, "image_bytes");
+		v = wait_attr(inst, "image_bytes", 2000);
 		char *end;
 		unsigned long long bytes = v ? strtoull(v, &end, 10) : 0;
 		if (!v || *end || end == v) {
