@@ -124,7 +124,7 @@ static int bench(const struct vlab_cmd *cmd, int argc, char **argv, struct engin
 		{"format", required_argument, NULL, 'f'},  {"output", required_argument, NULL, 'o'},
 		{"opt", required_argument, NULL, 'O'},     {"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},          {"save-json", required_argument, NULL, 'J'},
-		{NULL, 0, NULL, 0},
+		{"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
 	};
 	char engines[256] = "vm,container,unikernel,host";
 	const char *output = NULL, *save_json = NULL;
@@ -136,7 +136,7 @@ static int bench(const struct vlab_cmd *cmd, int argc, char **argv, struct engin
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":e:m:r:w:f:o:qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":e:m:r:w:f:o:qhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'e':
 			if (strlen(optarg) >= sizeof(engines))
@@ -177,6 +177,9 @@ static int bench(const struct vlab_cmd *cmd, int argc, char **argv, struct engin
 			break;
 		case 'h':
 			cli_cmd_help(cmd);
+			return VLAB_EXIT_OK;
+		case 'V':
+			printf("vlab %s\n", VLAB_VERSION);
 			return VLAB_EXIT_OK;
 		case ':':
 			return cli_usage_error(cmd, "%s needs a value", argv[optind - 1]);
