@@ -55,7 +55,11 @@ static void draw_rates(int y, int x, int w, const char *what, const struct tui_r
 	}
 	if (total && c < x + w - 8) {
 		char t[16];
-		snprintf(part, sizeof(part), " (total %s)", tui_fmt_num((double)total, t, sizeof(t)));
+		if (total < 100000)
+			snprintf(t, sizeof(t), "%llu", (unsigned long long)total);
+		else
+			tui_fmt_num((double)total, t, sizeof(t));
+		snprintf(part, sizeof(part), " (total %s)", t);
 		tui_draw_str(y, c, x + w - c, part, TUI_DIM);
 	}
 }
@@ -106,7 +110,7 @@ static int draw_one(struct tui_app *app, const struct tui_inst *ti, int y, int x
 		if (live)
 			snprintf(line, sizeof(line), "  cpu %s mem %s", cpu, mem);
 		if (li->startup_ns)
-			snprintf(line + strlen(line), sizeof(line) - strlen(line), "%sready in %s ms",
+			snprintf(line + strlen(line), sizeof(line) - strlen(line), "%sready %s ms",
 				 live ? ", " : "  ", tui_fmt_num((double)li->startup_ns / 1e6, t, sizeof(t)));
 		tui_draw_str(y + used++, x, w, line, TUI_NORMAL);
 	}
