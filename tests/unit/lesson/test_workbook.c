@@ -207,11 +207,12 @@ static void test_kill9(void **state)
 	if (probe == 0)
 		writer(path, 4);
 	assert_int_equal(waitpid(probe, NULL, 0), probe);
-	long span_us = (long)((vlab_now_ns() - t0) / 1000);
+	long span_us = (long)((vlab_now_ns() - t0) / 1000), min_span = span_us;
 	unlink(path);
 	long last = 0;
 	int seen_versions = 0;
-	for (int round = 0; round < 120; round++) {
+	int round;
+	for (round = 0; round < 400 && (round < 100 || seen_versions < 10); round++) {
 		pid_t pid = fork();
 		assert_true(pid >= 0);
 		if (pid == 0)
@@ -226,8 +227,10 @@ static void test_kill9(void **state)
 		json_t *wb = NULL;
 		struct vlab_err err = {0};
 		int r = lesson_workbook_load(path, &wb, &err);
-		if (r == 0 && !seen_versions)
-			continue; /* killed before its first save completed */
+		if (r == 0 && !seen_versions) {
+			span_us += span_us / 4; /* killed before its first save: wait longer */
+			continue;
+		}
 		if (r != 1)
 			fail_msg("round %d: the workbook does not load: %s", round, err.msg);
 		long k = (long)json_integer_value(json_object_get(wb, "k"));
@@ -242,14 +245,21 @@ static void test_kill9(void **state)
 					 (long long)json_integer_value(v));
 		}
 		assert_true(k >= last);
-		if (k > last)
+		/* Keep about two rounds in three producing a new version, whatever
+		 * this machine's speed today. */
+		if (k > last) {
 			seen_versions++;
+			if (span_us - span_us / 8 >= min_span)
+				span_us -= span_us / 8;
+		} else if (span_us < 2000000) {
+			span_us += span_us / 4;
+		}
 		last = k;
 		json_decref(wb);
 	}
-	printf("kill -9: 120 rounds killed within %ld us of starting, %d new versions seen, last "
-	       "version %ld\n",
-	       span_us, seen_versions, last);
+	printf("kill -9: %d rounds, killed within %ld us of starting at the end, %d new versions "
+	       "seen, last version %ld\n",
+	       round, span_us, seen_versions, last);
 	assert_true(seen_versions > 10);
 	/* Loading swept the temporary files of the killed writers. */
 	assert_int_equal(count_files(".kill.json.tmp-"), 0);
