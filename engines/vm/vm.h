@@ -59,7 +59,8 @@ struct vm_host {
 	int tap_fd; /* TAP device (one Ethernet frame per read/write), -1: none */
 	char tap_name[32];
 	char guest_ip[32];  /* "10.77.0.N/24", "" without a NIC */
-	char guest_mac[18]; /* "52:54:00:..." */
+	char guest_mac[18]; /* "02:76:6c:00:00:05" */
+	int conservative;   /* CPUID template: hide what emulating KVMs lack */
 };
 
 /* The option table of the vm engine. */
@@ -71,6 +72,8 @@ int vm_config_from_spec(const struct vlab_spec *spec, struct vm_config *cfg, str
 
 /* The backends: run the machine until it powers off, reboots or fails.
  * Both return the exit status for the instance process, or -1 with err. */
+int vm_kvm_serve(const struct vm_config *cfg, const struct vm_host *host,
+		 struct vlab_child *child, struct vlab_err *err);
 int vm_tcg_serve(const struct vm_config *cfg, const struct vm_host *host, struct vlab_child *child,
 		 struct vlab_err *err);
 
