@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "engines/engine.h"
+#include "lesson/runner.h"
 
 static int cmd_instance(const struct vlab_cmd *cmd, int argc, char **argv)
 {
@@ -13,11 +14,36 @@ static int cmd_instance(const struct vlab_cmd *cmd, int argc, char **argv)
 	return vlab_child_main(argc, argv);
 }
 
+static int cmd_lab_runner(const struct vlab_cmd *cmd, int argc, char **argv)
+{
+	(void)cmd;
+	return lesson_runner_main(argc, argv);
+}
+
 #define PENDING(n, a, s, h) {.name = n, .args = a, .summary = s, .main = cli_not_available, .help = h}
 
 static const struct vlab_cmd commands[] = {
-	PENDING("run", "LAB [--headless]", "work through a lab (the TUI; --headless for scripts)",
-		"Opens LAB in the terminal UI, or runs every step without one.\n"),
+	{.name = "run",
+	 .args = "LAB [--headless] [OPTIONS]",
+	 .summary = "work through a lab (the TUI; --headless for scripts)",
+	 .main = cmd_run,
+	 .help = "Opens LAB (a file, or a name from `vlab labs`) in the terminal UI, or with\n"
+		 "--headless runs every step's actions and checks in order and prints what\n"
+		 "happens.  Progress goes to the workbook ($XDG_STATE_HOME/vlab/<lab>.json).\n"
+		 "\n"
+		 "Options:\n"
+		 "  --headless        no terminal UI\n"
+		 "  --workbook FILE   use FILE as the workbook\n"
+		 "  --fresh           start a new workbook (the old one is kept aside)\n"
+		 "  --answer ID=TEXT  answer question ID (headless; repeatable)\n"
+		 "  --answers FILE    answers from a JSON object {\"id\": \"answer\", ...}\n"
+		 "  --only ID         run just this step or question\n"
+		 "  --console         also print the instances' consoles\n"
+		 "  --quiet           print results only\n"
+		 "  -h, --help        this help\n"
+		 "\n"
+		 "Exit status (headless): 0 when nothing failed, 1 when a check failed or\n"
+		 "the lab raised an error, 3 when the lab does not load.\n"},
 	PENDING("labs", "", "list the labs and your progress in each",
 		"Lists the shipped labs and your own (~/.local/share/vlab/labs).\n"),
 	PENDING("check", "LAB", "lint a lab and run it headless on every engine (lab authors)",
@@ -44,6 +70,8 @@ static const struct vlab_cmd commands[] = {
 		 "\n"
 		 "Exit status: 0 when at least one engine can run, 1 when none can.\n"},
 	{.name = "__instance", .args = "", .summary = "", .main = cmd_instance, .help = "",
+	 .hidden = 1},
+	{.name = "__lab-runner", .args = "", .summary = "", .main = cmd_lab_runner, .help = "",
 	 .hidden = 1},
 };
 

@@ -48,6 +48,11 @@ void vlab_child_phase(struct vlab_child *child, const char *phase)
 	event(child, "phase %s %llu", phase, (unsigned long long)vlab_now_ns());
 }
 
+void vlab_child_phase_at(struct vlab_child *child, const char *phase, uint64_t ns)
+{
+	event(child, "phase %s %llu", phase, (unsigned long long)ns);
+}
+
 void vlab_child_attr(struct vlab_child *child, const char *key, const char *fmt, ...)
 {
 	char value[900];

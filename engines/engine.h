@@ -84,6 +84,9 @@ const struct vlab_engine *vlab_engine_at(size_t i);
 
 /* Records that a startup phase ended now ("clone", "mounts", "exec"). */
 void vlab_child_phase(struct vlab_child *child, const char *phase);
+/* The same for a phase that ended at ns (CLOCK_MONOTONIC), measured by
+ * other means (a guest's own timestamp). */
+void vlab_child_phase_at(struct vlab_child *child, const char *phase, uint64_t ns);
 /* Publishes a key/value attribute ("backend", "cgroup", "image_bytes"). */
 void vlab_child_attr(struct vlab_child *child, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -165,6 +168,9 @@ size_t vlab_instance_phases(const struct vlab_instance *inst, const struct vlab_
 const char *vlab_instance_attr(const struct vlab_instance *inst, const char *key);
 /* Live counters (NULL before start). */
 const struct vlab_counters *vlab_instance_counters(const struct vlab_instance *inst);
+/* The memfd behind the counters (to pass to another process, which maps
+ * it read-only); -1 before start.  Owned by inst. */
+int vlab_instance_counters_fd(const struct vlab_instance *inst);
 /* Exit status (as from waitpid) once EXITED. */
 int vlab_instance_exit_status(const struct vlab_instance *inst);
 /* Last error reported by the instance process, "" when none. */

@@ -36,6 +36,7 @@ struct vlab_instance {
 	int pidfd;
 	int control_fd, console_fd, event_fd;
 	struct vlab_counters *counters;
+	int counters_fd; /* the memfd behind counters, kept to hand on */
 	struct vlab_lines control_in, event_in;
 	uint64_t t0_ns, startup_ns;
 	char *ready_line;
@@ -78,6 +79,7 @@ int vlab_instance_create(const struct vlab_spec *spec, struct vlab_instance **ou
 	inst->engine = e;
 	inst->state = VLAB_STATE_CREATED;
 	inst->pidfd = inst->control_fd = inst->console_fd = inst->event_fd = -1;
+	inst->counters_fd = -1;
 	inst->ready_line = strdup("");
 	vlab_lines_init(&inst->control_in, CONTROL_LINE_MAX);
 	vlab_lines_init(&inst->event_in, EVENT_LINE_MAX);
@@ -224,7 +226,7 @@ int vlab_instance_start(struct vlab_instance *inst, struct vlab_err *err)
 	close(ctl[1]);
 	close(con[1]);
 	close(ev[1]);
-	close(mfd);
+	inst->counters_fd = mfd;
 	inst->control_fd = ctl[0];
 	inst->console_fd = con[0];
 	inst->event_fd = ev[0];
@@ -557,6 +559,8 @@ void vlab_instance_free(struct vlab_instance *inst)
 		close(inst->event_fd);
 	if (inst->counters)
 		munmap(inst->counters, sizeof(struct vlab_counters));
+	if (inst->counters_fd >= 0)
+		close(inst->counters_fd);
 	for (size_t i = 0; i < inst->nattrs; i++) {
 		free(inst->attrs[i].key);
 		free(inst->attrs[i].value);
@@ -641,6 +645,11 @@ const char *vlab_instance_attr(const struct vlab_instance *inst, const char *key
 const struct vlab_counters *vlab_instance_counters(const struct vlab_instance *inst)
 {
 	return inst->counters;
+}
+
+int vlab_instance_counters_fd(const struct vlab_instance *inst)
+{
+	return inst->counters_fd;
 }
 
 int vlab_instance_exit_status(const struct vlab_instance *inst)

@@ -5,10 +5,12 @@
 
 extern const struct vlab_engine vlab_engine_host;
 extern const struct vlab_engine vlab_engine_vm;
+extern const struct vlab_engine vlab_engine_unikernel;
 
 static const struct vlab_engine *const engines[] = {
 	&vlab_engine_host,
 	&vlab_engine_vm,
+	&vlab_engine_unikernel,
 };
 
 const struct vlab_engine *vlab_engine_at(size_t i)

@@ -206,6 +206,7 @@ struct lesson_session_opts {
 	const char *workbook; /* NULL: $XDG_STATE_HOME/vlab/<lab id>.json */
 	int fresh;            /* start a new workbook (the old one is kept aside) */
 	int no_workbook;      /* keep progress in memory only (vlab check) */
+	int read_only;        /* read the workbook, never write it (vlab grade) */
 };
 
 /* Starts a runner, loads the lab, opens (or creates) the workbook.  Blocks

@@ -178,8 +178,11 @@ static void test_measure_loop(void **state)
 	struct vlab_err err = {0};
 	if (kvm_measure_loop(3, 1000000, &c3, &err) < 0)
 		fail_msg("measure: %s", err.msg);
+	/* The count grows until one run lasts 1 ms; the best of three at that
+	 * count may then be shorter on a busy machine, so only sanity here. */
 	assert_true(c3.ns_per_iter > 0.0);
-	assert_true(c3.run_ns >= 1000000);
+	assert_true(c3.iters >= 1000);
+	assert_true(c3.run_ns > c3.exit_ns);
 	print_message("CPL 3 loop: %.3f ns/iteration, exit round trip %llu ns\n", c3.ns_per_iter,
 		      (unsigned long long)c3.exit_ns);
 }
