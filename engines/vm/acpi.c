@@ -169,7 +169,7 @@ static void dsdt_pci(struct buf *out)
 	uint8_t crs_b[256], dev_b[2048], scope_b[2048], prt_b[1024], pkg_b[64];
 	struct buf crs = {crs_b, 0, sizeof(crs_b), 0};
 	res_word(&crs, 2, 0, 0, 0); /* bus 0 */
-	u8(&crs, 0x47);            /* IO: the configuration ports */
+	u8(&crs, 0x47);		    /* IO: the configuration ports */
 	u8(&crs, 1);
 	u16(&crs, VM_PCI_CONFIG_ADDR);
 	u16(&crs, VM_PCI_CONFIG_ADDR);
@@ -218,7 +218,7 @@ static void dsdt_pci(struct buf *out)
 	struct buf scope = {scope_b, 0, sizeof(scope_b), 0};
 	put(&scope, "\\_SB_", 5);
 	aml_wrap(&scope, (const uint8_t *)"\x5b\x82", 2, &dev); /* DeviceOp */
-	aml_wrap(out, (const uint8_t *)"\x10", 1, &scope);        /* ScopeOp */
+	aml_wrap(out, (const uint8_t *)"\x10", 1, &scope);	/* ScopeOp */
 }
 
 /* ---- tables ---- */
@@ -263,10 +263,10 @@ static void fadt(struct buf *b, uint64_t facs, uint64_t dsdt)
 	u32(b, (uint32_t)facs);
 	u32(b, (uint32_t)dsdt);
 	u8(b, 0);
-	u8(b, 0);            /* preferred PM profile: unspecified */
+	u8(b, 0);	     /* preferred PM profile: unspecified */
 	u16(b, VM_ACPI_SCI); /* SCI interrupt (never raised) */
-	u32(b, 0);           /* no SMI command port: always in ACPI mode */
-	u32(b, 0);           /* ACPI enable/disable, S4BIOS, P-state */
+	u32(b, 0);	     /* no SMI command port: always in ACPI mode */
+	u32(b, 0);	     /* ACPI enable/disable, S4BIOS, P-state */
 	u32(b, VM_PM1A_EVT);
 	u32(b, 0);
 	u32(b, VM_PM1A_CNT);
@@ -283,7 +283,7 @@ static void fadt(struct buf *b, uint64_t facs, uint64_t dsdt)
 	u8(b, 0);
 	u8(b, 0);
 	u8(b, 0);
-	u16(b, 101); /* C2 latency > 100: no C2 */
+	u16(b, 101);  /* C2 latency > 100: no C2 */
 	u16(b, 1001); /* C3 latency > 1000: no C3 */
 	u16(b, 0);
 	u16(b, 0);
@@ -299,21 +299,21 @@ static void fadt(struct buf *b, uint64_t facs, uint64_t dsdt)
 	 * fixed features, reset register supported. */
 	u32(b, 1u << 0 | 1u << 2 | 1u << 4 | 1u << 5 | 1u << 10);
 	gas_io(b, VM_I8042_CMD, 8); /* reset register */
-	u8(b, 0xfe);                /* reset value: pulse reset */
-	u16(b, 0);                  /* ARM boot flags */
-	u8(b, 0);                   /* minor version */
+	u8(b, 0xfe);		    /* reset value: pulse reset */
+	u16(b, 0);		    /* ARM boot flags */
+	u8(b, 0);		    /* minor version */
 	u64(b, facs);
 	u64(b, dsdt);
 	gas_io(b, VM_PM1A_EVT, 32);
 	gas_io(b, 0, 0);
 	gas_io(b, VM_PM1A_CNT, 16);
 	gas_io(b, 0, 0);
-	gas_io(b, 0, 0); /* PM2 */
-	gas_io(b, 0, 0); /* PM timer */
-	gas_io(b, 0, 0); /* GPE0 */
-	gas_io(b, 0, 0); /* GPE1 */
-	gas_io(b, 0, 0); /* sleep control (hardware-reduced only) */
-	gas_io(b, 0, 0); /* sleep status */
+	gas_io(b, 0, 0);       /* PM2 */
+	gas_io(b, 0, 0);       /* PM timer */
+	gas_io(b, 0, 0);       /* GPE0 */
+	gas_io(b, 0, 0);       /* GPE1 */
+	gas_io(b, 0, 0);       /* sleep control (hardware-reduced only) */
+	gas_io(b, 0, 0);       /* sleep status */
 	put(b, "VLABVMM ", 8); /* hypervisor vendor */
 	finish(b, at);
 }
@@ -328,7 +328,7 @@ static void madt(struct buf *b, unsigned cpus)
 		u8(b, 8);
 		u8(b, (uint8_t)i); /* processor UID */
 		u8(b, (uint8_t)i); /* APIC ID: the vCPU number */
-		u32(b, 1);         /* enabled */
+		u32(b, 1);	   /* enabled */
 	}
 	u8(b, 1); /* IOAPIC */
 	u8(b, 12);
@@ -411,8 +411,7 @@ size_t vm_acpi_tables(uint8_t *buf, size_t cap, uint64_t base, unsigned cpus)
 	return b.n;
 }
 
-int vm_acpi_install(const struct kvm_vm *mem, unsigned cpus, uint64_t *rsdp,
-		    struct vlab_err *err)
+int vm_acpi_install(const struct kvm_vm *mem, unsigned cpus, uint64_t *rsdp, struct vlab_err *err)
 {
 	size_t cap = VM_ACPI_END - VM_ACPI;
 	uint8_t *p = kvm_gpa(mem, VM_ACPI, cap);

@@ -28,8 +28,7 @@ size_t vm_acpi_tables(uint8_t *buf, size_t cap, uint64_t base, unsigned cpus);
 
 /* Builds the tables into guest memory at VM_ACPI; *rsdp gets the root
  * pointer's address. */
-int vm_acpi_install(const struct kvm_vm *mem, unsigned cpus, uint64_t *rsdp,
-		    struct vlab_err *err);
+int vm_acpi_install(const struct kvm_vm *mem, unsigned cpus, uint64_t *rsdp, struct vlab_err *err);
 
 /* Sum of len bytes (an ACPI table checksums to 0). */
 uint8_t vm_acpi_sum(const void *p, size_t len);

@@ -53,15 +53,21 @@ int vm_bzimage_parse(const uint8_t *img, size_t len, const char *name, struct vm
 		return vlab_err_set(err, ENOEXEC, "%s: %zu bytes is too small for a bzImage header",
 				    name, len);
 	if (rd16(img + H_BOOT_FLAG) != 0xaa55)
-		return vlab_err_set(err, ENOEXEC, "%s: no boot signature 0xaa55 at offset 0x1fe (found %#06x): not a Linux kernel image",
+		return vlab_err_set(err, ENOEXEC,
+				    "%s: no boot signature 0xaa55 at offset 0x1fe (found %#06x): "
+				    "not a Linux kernel image",
 				    name, rd16(img + H_BOOT_FLAG));
 	if (memcmp(img + H_MAGIC, "HdrS", 4))
-		return vlab_err_set(err, ENOEXEC, "%s: no \"HdrS\" at offset 0x202: not a bzImage (an old zImage or another boot sector)",
+		return vlab_err_set(err, ENOEXEC,
+				    "%s: no \"HdrS\" at offset 0x202: not a bzImage (an old zImage "
+				    "or another boot sector)",
 				    name);
 	out->version = rd16(img + H_VERSION);
 	if (out->version < VM_BOOT_MIN_VERSION)
-		return vlab_err_set(err, ENOEXEC, "%s: boot protocol %u.%02u is older than 2.12 (no 64-bit entry point)",
-				    name, out->version >> 8, out->version & 0xff);
+		return vlab_err_set(
+		    err, ENOEXEC,
+		    "%s: boot protocol %u.%02u is older than 2.12 (no 64-bit entry point)", name,
+		    out->version >> 8, out->version & 0xff);
 	out->setup_sects = img[H_SETUP_SECTS] ? img[H_SETUP_SECTS] : 4;
 	out->loadflags = img[H_LOADFLAGS];
 	out->xloadflags = rd16(img + H_XLOADFLAGS);
@@ -72,19 +78,25 @@ int vm_bzimage_parse(const uint8_t *img, size_t len, const char *name, struct vm
 	out->pref_address = rd64(img + H_PREF_ADDRESS);
 	out->init_size = rd32(img + H_INIT_SIZE);
 	if (!(out->loadflags & LOADED_HIGH))
-		return vlab_err_set(err, ENOEXEC, "%s: a zImage (loaded low) is not supported", name);
+		return vlab_err_set(err, ENOEXEC, "%s: a zImage (loaded low) is not supported",
+				    name);
 	if (!(out->xloadflags & XLF_KERNEL_64))
-		return vlab_err_set(err, ENOEXEC, "%s: no 64-bit entry point (xloadflags %#x): a 32-bit kernel",
+		return vlab_err_set(err, ENOEXEC,
+				    "%s: no 64-bit entry point (xloadflags %#x): a 32-bit kernel",
 				    name, out->xloadflags);
 	out->setup_bytes = ((size_t)out->setup_sects + 1) * 512;
 	if (out->setup_bytes >= len)
-		return vlab_err_set(err, ENOEXEC, "%s: truncated: %zu bytes, but the setup part alone is %zu (%u sectors)",
-				    name, len, out->setup_bytes, out->setup_sects);
+		return vlab_err_set(
+		    err, ENOEXEC,
+		    "%s: truncated: %zu bytes, but the setup part alone is %zu (%u sectors)", name,
+		    len, out->setup_bytes, out->setup_sects);
 	uint64_t sys = (uint64_t)rd32(img + H_SYSSIZE) * 16;
 	out->kernel = img + out->setup_bytes;
 	out->kernel_bytes = len - out->setup_bytes;
 	if (sys == 0 || sys > out->kernel_bytes)
-		return vlab_err_set(err, ENOEXEC, "%s: truncated: the header says the kernel is %llu bytes after the setup part, the file has %zu",
+		return vlab_err_set(err, ENOEXEC,
+				    "%s: truncated: the header says the kernel is %llu bytes after "
+				    "the setup part, the file has %zu",
 				    name, (unsigned long long)sys, out->kernel_bytes);
 	if (out->init_size < out->kernel_bytes)
 		out->init_size = (uint32_t)out->kernel_bytes;
@@ -123,8 +135,10 @@ int vm_bzimage_load(const struct vm_bzimage *bz, const struct kvm_vm *mem, uint6
 	uint64_t low = ram_bytes < VM_HOLE ? ram_bytes : VM_HOLE;
 	size_t clen = strlen(cmdline);
 	if (clen > bz->cmdline_size)
-		return vlab_err_set(err, E2BIG, "the kernel command line is %zu bytes; this kernel accepts at most %u",
-				    clen, bz->cmdline_size);
+		return vlab_err_set(
+		    err, E2BIG,
+		    "the kernel command line is %zu bytes; this kernel accepts at most %u", clen,
+		    bz->cmdline_size);
 
 	/* Room to decompress: a relocatable kernel loaded below its preferred
 	 * address moves there first, then needs init_size bytes. */
@@ -133,7 +147,9 @@ int vm_bzimage_load(const struct vm_bzimage *bz, const struct kvm_vm *mem, uint6
 		base = bz->pref_address;
 	uint64_t need = base + bz->init_size;
 	if (need > low)
-		return vlab_err_set(err, ENOMEM, "this kernel needs %llu MiB of RAM to decompress and start; the VM has %llu MiB",
+		return vlab_err_set(err, ENOMEM,
+				    "this kernel needs %llu MiB of RAM to decompress and start; "
+				    "the VM has %llu MiB",
 				    (unsigned long long)((need + MIB - 1) / MIB),
 				    (unsigned long long)(ram_bytes / MIB));
 
@@ -141,7 +157,8 @@ int vm_bzimage_load(const struct vm_bzimage *bz, const struct kvm_vm *mem, uint6
 	uint8_t *zp = kvm_gpa(mem, VM_ZEROPAGE, 4096);
 	char *cl = kvm_gpa(mem, VM_CMDLINE, clen + 1);
 	if (!kern || !zp || !cl)
-		return vlab_err_set(err, EFAULT, "kernel, zero page or command line outside guest RAM");
+		return vlab_err_set(err, EFAULT,
+				    "kernel, zero page or command line outside guest RAM");
 	memcpy(kern, bz->kernel, bz->kernel_bytes);
 	memcpy(cl, cmdline, clen + 1);
 
@@ -155,7 +172,9 @@ int vm_bzimage_load(const struct vm_bzimage *bz, const struct kvm_vm *mem, uint6
 		uint64_t at = initrd_bytes <= top ? (top - initrd_bytes) & ~0xfffull : 0;
 		uint8_t *p = at ? kvm_gpa(mem, at, initrd_bytes) : NULL;
 		if (!p || at < need)
-			return vlab_err_set(err, ENOMEM, "the initramfs (%llu MiB) does not fit in RAM beside the kernel (%llu MiB of RAM)",
+			return vlab_err_set(err, ENOMEM,
+					    "the initramfs (%llu MiB) does not fit in RAM beside "
+					    "the kernel (%llu MiB of RAM)",
 					    (unsigned long long)((initrd_bytes + MIB - 1) / MIB),
 					    (unsigned long long)(ram_bytes / MIB));
 		memcpy(p, initrd, initrd_bytes);

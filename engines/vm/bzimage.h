@@ -27,13 +27,13 @@ struct vm_bzimage {
 	uint16_t version;
 	uint8_t setup_sects, loadflags, relocatable;
 	uint16_t xloadflags;
-	uint32_t cmdline_size;    /* longest command line, without its NUL */
+	uint32_t cmdline_size;	  /* longest command line, without its NUL */
 	uint32_t initrd_addr_max; /* highest byte the initramfs may use */
-	uint32_t init_size;       /* bytes the kernel needs from its load address */
+	uint32_t init_size;	  /* bytes the kernel needs from its load address */
 	uint32_t kernel_alignment;
 	uint64_t pref_address;
-	size_t setup_bytes;       /* the real-mode part */
-	const uint8_t *kernel;    /* the protected-mode part, inside the image */
+	size_t setup_bytes;    /* the real-mode part */
+	const uint8_t *kernel; /* the protected-mode part, inside the image */
 	size_t kernel_bytes;
 	const uint8_t *image;
 	size_t image_bytes;
@@ -55,9 +55,9 @@ struct vm_e820 {
 unsigned vm_e820_build(uint64_t ram_bytes, struct vm_e820 *out, unsigned max);
 
 struct vm_boot {
-	uint64_t entry;       /* 64-bit entry point */
-	uint64_t zeropage;    /* boot_params, for RSI */
-	uint64_t initrd_gpa;  /* 0 without an initramfs */
+	uint64_t entry;	     /* 64-bit entry point */
+	uint64_t zeropage;   /* boot_params, for RSI */
+	uint64_t initrd_gpa; /* 0 without an initramfs */
 	uint64_t initrd_bytes;
 };
 

@@ -29,7 +29,7 @@
 int vm_cpuid_supported(int sys_fd, struct kvm_cpuid2 **out, struct vlab_err *err)
 {
 	struct kvm_cpuid2 *c =
-		calloc(1, sizeof(*c) + VM_CPUID_MAX * sizeof(struct kvm_cpuid_entry2));
+	    calloc(1, sizeof(*c) + VM_CPUID_MAX * sizeof(struct kvm_cpuid_entry2));
 	if (!c)
 		return vlab_err_set(err, ENOMEM, "CPUID table");
 	c->nent = VM_CPUID_MAX;

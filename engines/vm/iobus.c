@@ -46,8 +46,13 @@ int vm_iobus_register(struct vm_iobus *bus, enum vm_space space, uint64_t base, 
 	/* Counter names are registered before the vCPUs run (setup) or, for
 	 * a moving BAR, reuse the name registered the first time. */
 	bus->r[bus->n++] = (struct vm_io_range){
-		.space = space, .base = base, .len = len, .ops = ops, .dev = dev, .name = name,
-		.counter = vlab_counters_id(bus->counters, cname),
+	    .space = space,
+	    .base = base,
+	    .len = len,
+	    .ops = ops,
+	    .dev = dev,
+	    .name = name,
+	    .counter = vlab_counters_id(bus->counters, cname),
 	};
 out:
 	pthread_rwlock_unlock(&bus->lock);

@@ -20,7 +20,7 @@
 #include "engines/counters.h"
 
 enum vm_space {
-	VM_PIO,  /* x86 I/O ports: in/out */
+	VM_PIO,	 /* x86 I/O ports: in/out */
 	VM_MMIO, /* guest-physical addresses outside RAM */
 };
 

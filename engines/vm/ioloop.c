@@ -91,8 +91,7 @@ static void net_kick(void *ctx)
 	vm_machine_wake(ctx);
 }
 
-void vm_machine_uart_hosts(struct vm_machine *m, struct vm_uart_host *con,
-			   struct vm_uart_host *ctl)
+void vm_machine_uart_hosts(struct vm_machine *m, struct vm_uart_host *con, struct vm_uart_host *ctl)
 {
 	*con = (struct vm_uart_host){.tx_ready = console_tx, .rx_room = rx_room, .ctx = m};
 	*ctl = (struct vm_uart_host){.tx_ready = control_tx, .rx_room = rx_room, .ctx = m};
@@ -132,11 +131,11 @@ int vm_machine_io_loop(struct vm_machine *m, volatile int *stop_flag)
 		pthread_mutex_unlock(&m->ctl_lock);
 		size_t con_left = vm_console_flush(&m->console);
 		struct pollfd p[4] = {
-			{.fd = m->wake_fd, .events = POLLIN},
-			{.fd = con_in ? m->cfg.console_fd : -1, .events = POLLIN},
-			{.fd = ctl_in || ctl_out ? m->cfg.control_fd : -1,
-			 .events = (short)((ctl_in ? POLLIN : 0) | (ctl_out ? POLLOUT : 0))},
-			{.fd = net_in ? m->cfg.net_fd : -1, .events = POLLIN},
+		    {.fd = m->wake_fd, .events = POLLIN},
+		    {.fd = con_in ? m->cfg.console_fd : -1, .events = POLLIN},
+		    {.fd = ctl_in || ctl_out ? m->cfg.control_fd : -1,
+		     .events = (short)((ctl_in ? POLLIN : 0) | (ctl_out ? POLLOUT : 0))},
+		    {.fd = net_in ? m->cfg.net_fd : -1, .events = POLLIN},
 		};
 		int r = poll(p, 4, con_left || ctl_out ? PARTIAL_FLUSH_MS : -1);
 		if (r < 0 && errno != EINTR)

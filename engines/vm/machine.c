@@ -30,8 +30,9 @@ static void irq_line(void *ctx, unsigned gsi, int level)
 
 static void power_stop(void *ctx, enum vm_stop_reason why)
 {
-	vm_machine_stop(ctx, why, why == VM_STOP_POWEROFF ? "the guest powered off"
-						       : "the guest reset the machine");
+	vm_machine_stop(ctx, why,
+			why == VM_STOP_POWEROFF ? "the guest powered off"
+						: "the guest reset the machine");
 }
 
 static void virtio_report(void *ctx, const char *dev, const char *why)
@@ -95,7 +96,9 @@ static int create_vcpus(struct vm_machine *m, struct vlab_err *err)
 		vlab_err_set(err, ENOMEM, "CPUID table");
 		goto out;
 	}
-	struct vm_cpuid_template t = {.cpus = m->cfg.cpus, .pae = m->cfg.pae, .nx = m->cfg.nx,
+	struct vm_cpuid_template t = {.cpus = m->cfg.cpus,
+				      .pae = m->cfg.pae,
+				      .nx = m->cfg.nx,
 				      .conservative = m->cfg.conservative};
 	for (unsigned i = 0; i < m->cfg.cpus; i++) {
 		if (kvm_vcpu_new(m->kvm, i, &m->vcpu[i], err) < 0)
@@ -196,8 +199,13 @@ static int load(struct vm_machine *m, struct vlab_err *err)
 			    m->cfg.initrd_bytes, rsdp, &boot, err) < 0)
 		return -1;
 	struct kvm_x86_mode mode = {
-		.pt_gpa = VM_PT, .gdt_gpa = VM_GDT, .map_bytes = VM_MAP_4G, .cpl = 0,
-		.nx = m->cfg.nx, .rip = boot.entry, .rsp = VM_STACK_TOP,
+	    .pt_gpa = VM_PT,
+	    .gdt_gpa = VM_GDT,
+	    .map_bytes = VM_MAP_4G,
+	    .cpl = 0,
+	    .nx = m->cfg.nx,
+	    .rip = boot.entry,
+	    .rsp = VM_STACK_TOP,
 	};
 	if (kvm_x86_long_mode(m->vcpu[0], &mode, err) < 0)
 		return -1;

@@ -38,10 +38,10 @@ struct vm_machine_config {
 	uint64_t ram_bytes;
 	unsigned cpus;
 	int pae, nx, conservative; /* the CPUID template */
-	const uint8_t *kernel;     /* a bzImage in memory */
+	const uint8_t *kernel;	   /* a bzImage in memory */
 	size_t kernel_bytes;
 	const char *kernel_name; /* for messages */
-	const uint8_t *initrd;   /* NULL: none */
+	const uint8_t *initrd;	 /* NULL: none */
 	size_t initrd_bytes;
 	const char *cmdline;
 	int disk_fd; /* raw image, -1: no disk (not owned) */
@@ -82,10 +82,10 @@ struct vm_machine {
 	struct vm_net *net;
 	struct vm_rng *rng;
 	uint64_t entry, zeropage;
-	int wake_fd; /* eventfd: wakes the I/O loop */
+	int wake_fd;		  /* eventfd: wakes the I/O loop */
 	pthread_mutex_t con_lock; /* one reader of ttyS0's output at a time */
 	pthread_mutex_t ctl_lock; /* one writer of ttyS1's output at a time */
-	int ctl_waiting;          /* ttyS1 output waits for the I/O loop */
+	int ctl_waiting;	  /* ttyS1 output waits for the I/O loop */
 	pthread_mutex_t stop_lock;
 	enum vm_stop_reason stop;
 	char stop_detail[256];

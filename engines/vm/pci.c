@@ -200,8 +200,10 @@ int vm_pci_init(struct vm_pci *pci, struct vm_iobus *bus, uint64_t mmio_base, ui
 	vm_pci_dev_init(&pci->host, "pci-host", HOST_VENDOR, HOST_DEVICE, CLASS_HOST_BRIDGE, 2);
 	vm_pci_set16(&pci->host, PCI_COMMAND, PCI_CMD_MEM | PCI_CMD_IO);
 	pci->slot[0] = &pci->host;
-	if (vm_iobus_register(bus, VM_PIO, VM_PCI_CONFIG_ADDR, 4, &addr_ops, pci, "pci-cfg", err) < 0 ||
-	    vm_iobus_register(bus, VM_PIO, VM_PCI_CONFIG_DATA, 4, &data_ops, pci, "pci-cfg", err) < 0)
+	if (vm_iobus_register(bus, VM_PIO, VM_PCI_CONFIG_ADDR, 4, &addr_ops, pci, "pci-cfg", err) <
+		0 ||
+	    vm_iobus_register(bus, VM_PIO, VM_PCI_CONFIG_DATA, 4, &data_ops, pci, "pci-cfg", err) <
+		0)
 		return -1;
 	return 0;
 }
@@ -228,7 +230,8 @@ int vm_pci_plug(struct vm_pci *pci, struct vm_pci_dev *d, struct vlab_err *err)
 			continue;
 		uint64_t at = (pci->mmio_next + size - 1) & ~(uint64_t)(size - 1);
 		if (at + size > pci->mmio_end) {
-			vlab_err_set(err, ENOSPC, "PCI: MMIO window full placing %s BAR%u", d->name, i);
+			vlab_err_set(err, ENOSPC, "PCI: MMIO window full placing %s BAR%u", d->name,
+				     i);
 			goto out;
 		}
 		vm_pci_set32(d, PCI_BAR0 + 4 * i, (uint32_t)at);
@@ -243,7 +246,8 @@ int vm_pci_plug(struct vm_pci *pci, struct vm_pci_dev *d, struct vlab_err *err)
 	remap(pci, d);
 	for (unsigned i = 0; i < VM_PCI_BARS; i++)
 		if (d->bar[i].size && !d->bar[i].mapped) {
-			vlab_err_set(err, EBUSY, "PCI: %s BAR%u overlaps another device", d->name, i);
+			vlab_err_set(err, EBUSY, "PCI: %s BAR%u overlaps another device", d->name,
+				     i);
 			goto out;
 		}
 	rc = 0;

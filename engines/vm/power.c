@@ -11,12 +11,18 @@
 const char *vm_stop_name(enum vm_stop_reason why)
 {
 	switch (why) {
-	case VM_RUNNING: return "running";
-	case VM_STOP_POWEROFF: return "poweroff";
-	case VM_STOP_REBOOT: return "reboot";
-	case VM_STOP_TRIPLE_FAULT: return "triple fault";
-	case VM_STOP_HOST: return "stopped by the host";
-	default: return "error";
+	case VM_RUNNING:
+		return "running";
+	case VM_STOP_POWEROFF:
+		return "poweroff";
+	case VM_STOP_REBOOT:
+		return "reboot";
+	case VM_STOP_TRIPLE_FAULT:
+		return "triple fault";
+	case VM_STOP_HOST:
+		return "stopped by the host";
+	default:
+		return "error";
 	}
 }
 

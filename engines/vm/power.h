@@ -15,10 +15,10 @@
 enum vm_stop_reason {
 	VM_RUNNING = 0,
 	VM_STOP_POWEROFF,     /* the guest powered off */
-	VM_STOP_REBOOT,       /* the guest reset the machine */
+	VM_STOP_REBOOT,	      /* the guest reset the machine */
 	VM_STOP_TRIPLE_FAULT, /* the CPU shut down: the guest crashed */
-	VM_STOP_HOST,         /* the front end asked us to stop */
-	VM_STOP_ERROR,        /* the VMM could not go on */
+	VM_STOP_HOST,	      /* the front end asked us to stop */
+	VM_STOP_ERROR,	      /* the VMM could not go on */
 };
 
 struct vm_power {

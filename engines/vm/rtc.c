@@ -4,8 +4,20 @@
 #include <string.h>
 #include <time.h>
 
-enum { SEC = 0, MIN = 2, HOUR = 4, WDAY = 6, MDAY = 7, MON = 8, YEAR = 9, REG_A = 10,
-       REG_B = 11, REG_C = 12, REG_D = 13, CENTURY = 0x32 };
+enum {
+	SEC = 0,
+	MIN = 2,
+	HOUR = 4,
+	WDAY = 6,
+	MDAY = 7,
+	MON = 8,
+	YEAR = 9,
+	REG_A = 10,
+	REG_B = 11,
+	REG_C = 12,
+	REG_D = 13,
+	CENTURY = 0x32
+};
 #define B_24H 0x02
 #define B_BINARY 0x04
 #define D_VALID 0x80
@@ -35,21 +47,31 @@ static uint8_t reg(struct vm_rtc *r, unsigned i)
 	struct tm tm;
 	gmtime_r(&now, &tm);
 	switch (i) {
-	case SEC: return enc(r, tm.tm_sec);
-	case MIN: return enc(r, tm.tm_min);
+	case SEC:
+		return enc(r, tm.tm_sec);
+	case MIN:
+		return enc(r, tm.tm_min);
 	case HOUR:
 		if (r->cmos[REG_B] & B_24H)
 			return enc(r, tm.tm_hour);
 		return (uint8_t)(enc(r, tm.tm_hour % 12 ? tm.tm_hour % 12 : 12) |
 				 (tm.tm_hour >= 12 ? 0x80 : 0));
-	case WDAY: return enc(r, tm.tm_wday + 1);
-	case MDAY: return enc(r, tm.tm_mday);
-	case MON: return enc(r, tm.tm_mon + 1);
-	case YEAR: return enc(r, tm.tm_year % 100);
-	case CENTURY: return enc(r, 19 + tm.tm_year / 100);
-	case REG_A: return r->cmos[REG_A] & 0x7f; /* never "update in progress" */
-	case REG_C: return 0;                      /* no interrupt flags */
-	default: return r->cmos[i];
+	case WDAY:
+		return enc(r, tm.tm_wday + 1);
+	case MDAY:
+		return enc(r, tm.tm_mday);
+	case MON:
+		return enc(r, tm.tm_mon + 1);
+	case YEAR:
+		return enc(r, tm.tm_year % 100);
+	case CENTURY:
+		return enc(r, 19 + tm.tm_year / 100);
+	case REG_A:
+		return r->cmos[REG_A] & 0x7f; /* never "update in progress" */
+	case REG_C:
+		return 0; /* no interrupt flags */
+	default:
+		return r->cmos[i];
 	}
 }
 

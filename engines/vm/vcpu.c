@@ -89,8 +89,9 @@ static int handle(struct vm_machine *m, struct kvm_vcpu *v, int reason)
 		vm_machine_stop(m, VM_STOP_ERROR, why);
 		return -1;
 	case KVM_EXIT_FAIL_ENTRY:
-		snprintf(why, sizeof(why), "vCPU %u: the CPU refused to enter the guest (reason %#llx)",
-			 v->id, (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		snprintf(why, sizeof(why),
+			 "vCPU %u: the CPU refused to enter the guest (reason %#llx)", v->id,
+			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
 		vm_machine_stop(m, VM_STOP_ERROR, why);
 		return -1;
 	default:
@@ -119,7 +120,8 @@ static void *vcpu_main(void *p)
 			vm_machine_stop(m, VM_STOP_ERROR, err.msg);
 			break;
 		}
-		vlab_counter_add(m->counters, m->exit_id[r < KVM_EXIT_BUCKETS ? r : KVM_EXIT_BUCKETS - 1], 1);
+		vlab_counter_add(m->counters,
+				 m->exit_id[r < KVM_EXIT_BUCKETS ? r : KVM_EXIT_BUCKETS - 1], 1);
 		if (handle(m, v, r) < 0)
 			break;
 	}

@@ -55,7 +55,7 @@ static int64_t serve(struct vm_blk *b, const struct vm_virtq_elem *e)
 		return -1;
 	vm_virtq_read(e, 0, &h, sizeof(h));
 	uint64_t out_data = e->out_bytes - sizeof(h); /* bytes after the header */
-	uint64_t in_data = e->in_bytes - 1;           /* bytes before the status */
+	uint64_t in_data = e->in_bytes - 1;	      /* bytes before the status */
 	uint8_t status = VIRTIO_BLK_S_OK;
 	uint64_t written = 0;
 	uint64_t pos = h.sector * SECTOR;
@@ -103,8 +103,9 @@ static void blk_notify(struct vm_virtio *v, unsigned q)
 		int64_t n = serve(b, &b->elem);
 		if (n < 0) {
 			char why[96];
-			snprintf(why, sizeof(why), "queue %u: request %u has no room for its header or status",
-				 q, b->elem.head);
+			snprintf(why, sizeof(why),
+				 "queue %u: request %u has no room for its header or status", q,
+				 b->elem.head);
 			vm_virtio_fail(v, why);
 			return;
 		}
@@ -125,18 +126,17 @@ static void blk_cfg_read(struct vm_virtio *v, unsigned off, void *data, unsigned
 }
 
 static const struct vm_virtio_ops blk_ops = {
-	.name = "virtio-blk",
-	.type = 2,
-	.class_code = 0x018000, /* mass storage, other */
-	.nqueues = 1,
-	.cfg_len = 16,
-	.cfg_read = blk_cfg_read,
-	.notify = blk_notify,
+    .name = "virtio-blk",
+    .type = 2,
+    .class_code = 0x018000, /* mass storage, other */
+    .nqueues = 1,
+    .cfg_len = 16,
+    .cfg_read = blk_cfg_read,
+    .notify = blk_notify,
 };
 
 void vm_blk_init(struct vm_blk *b, int fd, uint64_t bytes, int readonly, const char *serial,
-		 const struct kvm_vm *mem, const struct vm_irq *irq,
-		 struct vlab_counters *counters)
+		 const struct kvm_vm *mem, const struct vm_irq *irq, struct vlab_counters *counters)
 {
 	memset(b, 0, sizeof(*b));
 	b->fd = fd;

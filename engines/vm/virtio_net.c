@@ -101,14 +101,14 @@ static void net_cfg_read(struct vm_virtio *v, unsigned off, void *data, unsigned
 }
 
 static const struct vm_virtio_ops net_ops = {
-	.name = "virtio-net",
-	.type = 1,
-	.class_code = 0x020000, /* network, Ethernet */
-	.nqueues = 2,
-	.cfg_len = 8,
-	.cfg_read = net_cfg_read,
-	.notify = net_notify,
-	.reset = net_reset,
+    .name = "virtio-net",
+    .type = 1,
+    .class_code = 0x020000, /* network, Ethernet */
+    .nqueues = 2,
+    .cfg_len = 8,
+    .cfg_read = net_cfg_read,
+    .notify = net_notify,
+    .reset = net_reset,
 };
 
 void vm_net_init(struct vm_net *n, int fd, const uint8_t mac[6], const struct kvm_vm *mem,

@@ -16,8 +16,7 @@
 #define ISR_CONFIG 2
 
 /* struct virtio_pci_cap, and the notify variant with its multiplier. */
-static unsigned add_cap(struct vm_virtio *v, uint8_t type, uint32_t off, uint32_t len,
-			int notify)
+static unsigned add_cap(struct vm_virtio *v, uint8_t type, uint32_t off, uint32_t len, int notify)
 {
 	uint8_t c[20] = {PCI_CAP_VENDOR, 0, notify ? 20 : 16, type, 0 /* BAR0 */};
 	memcpy(c + 8, &off, 4);
@@ -136,10 +135,10 @@ static struct vm_virtq *selected(struct vm_virtio *v)
 static void common_image(struct vm_virtio *v, uint8_t *c)
 {
 	memset(c, 0, VIRTIO_PCI_COMMON_LEN);
-	uint32_t df = v->dfselect == 0 ? (uint32_t)v->features
+	uint32_t df = v->dfselect == 0	 ? (uint32_t)v->features
 		      : v->dfselect == 1 ? (uint32_t)(v->features >> 32)
 					 : 0;
-	uint32_t gf = v->gfselect == 0 ? (uint32_t)v->driver_features
+	uint32_t gf = v->gfselect == 0	 ? (uint32_t)v->driver_features
 		      : v->gfselect == 1 ? (uint32_t)(v->driver_features >> 32)
 					 : 0;
 	uint16_t nq = (uint16_t)v->ops->nqueues, novec = NO_VECTOR;
@@ -241,9 +240,9 @@ static void common_write(struct vm_virtio *v, unsigned off, uint64_t val, unsign
 	case VIRTIO_PCI_Q_USED + 4:
 		if (!(ok = queue_writable(v)))
 			break;
-		uint64_t *f = off < VIRTIO_PCI_Q_AVAIL ? &q->desc_gpa
+		uint64_t *f = off < VIRTIO_PCI_Q_AVAIL	? &q->desc_gpa
 			      : off < VIRTIO_PCI_Q_USED ? &q->avail_gpa
-							 : &q->used_gpa;
+							: &q->used_gpa;
 		if (len == 8)
 			*f = val;
 		else

@@ -65,11 +65,11 @@
 struct vm_virtio;
 
 struct vm_virtio_ops {
-	const char *name;   /* "virtio-blk": also the counter dev.<name> */
-	uint16_t type;      /* virtio device ID: 1 net, 2 block, 4 entropy */
+	const char *name; /* "virtio-blk": also the counter dev.<name> */
+	uint16_t type;	  /* virtio device ID: 1 net, 2 block, 4 entropy */
 	uint32_t class_code;
 	unsigned nqueues;
-	unsigned cfg_len;   /* bytes of device-specific configuration */
+	unsigned cfg_len; /* bytes of device-specific configuration */
 	/* All called with the device lock held. */
 	void (*cfg_read)(struct vm_virtio *v, unsigned off, void *data, unsigned len);
 	void (*cfg_write)(struct vm_virtio *v, unsigned off, const void *data, unsigned len);
@@ -94,7 +94,7 @@ struct vm_virtio {
 	uint16_t qsel;
 	struct vm_virtq q[VM_VIRTIO_MAXQ];
 	uint64_t ignored_writes; /* writes the state machine refused */
-	char broken[160];        /* why the device needs a reset, "" if fine */
+	char broken[160];	 /* why the device needs a reset, "" if fine */
 	/* Optional: told when the device breaks (the VMM logs it). */
 	void (*report)(void *ctx, const char *dev, const char *why);
 	void *report_ctx;

@@ -29,11 +29,11 @@ static void rng_notify(struct vm_virtio *v, unsigned q)
 }
 
 static const struct vm_virtio_ops rng_ops = {
-	.name = "virtio-rng",
-	.type = 4,
-	.class_code = 0x00ff00, /* unclassified */
-	.nqueues = 1,
-	.notify = rng_notify,
+    .name = "virtio-rng",
+    .type = 4,
+    .class_code = 0x00ff00, /* unclassified */
+    .nqueues = 1,
+    .notify = rng_notify,
 };
 
 void vm_rng_init(struct vm_rng *r, const struct kvm_vm *mem, const struct vm_irq *irq)

@@ -14,12 +14,13 @@ int vm_virtq_enable(struct vm_virtq *q, const struct kvm_vm *mem, struct vlab_er
 {
 	uint16_t n = q->size;
 	if (n == 0 || n > q->max || (n & (n - 1)))
-		return vlab_err_set(err, EINVAL, "queue size %u is not a power of two in [1, %u]", n,
-				    q->max);
+		return vlab_err_set(err, EINVAL, "queue size %u is not a power of two in [1, %u]",
+				    n, q->max);
 	if (q->desc_gpa & 15 || q->avail_gpa & 1 || q->used_gpa & 3)
-		return vlab_err_set(err, EINVAL, "misaligned ring (descriptors %#llx, available %#llx, used %#llx)",
-				    (unsigned long long)q->desc_gpa, (unsigned long long)q->avail_gpa,
-				    (unsigned long long)q->used_gpa);
+		return vlab_err_set(
+		    err, EINVAL, "misaligned ring (descriptors %#llx, available %#llx, used %#llx)",
+		    (unsigned long long)q->desc_gpa, (unsigned long long)q->avail_gpa,
+		    (unsigned long long)q->used_gpa);
 	/* Each area with its event field (unused here, but part of it). */
 	q->desc = kvm_gpa(mem, q->desc_gpa, 16ull * n);
 	q->avail = kvm_gpa(mem, q->avail_gpa, 6ull + 2ull * n);
@@ -28,8 +29,11 @@ int vm_virtq_enable(struct vm_virtq *q, const struct kvm_vm *mem, struct vlab_er
 		q->desc = NULL;
 		q->avail = NULL;
 		q->used = NULL;
-		return vlab_err_set(err, EFAULT, "ring outside guest RAM (descriptors %#llx, available %#llx, used %#llx, size %u)",
-				    (unsigned long long)q->desc_gpa, (unsigned long long)q->avail_gpa,
+		return vlab_err_set(err, EFAULT,
+				    "ring outside guest RAM (descriptors %#llx, available %#llx, "
+				    "used %#llx, size %u)",
+				    (unsigned long long)q->desc_gpa,
+				    (unsigned long long)q->avail_gpa,
 				    (unsigned long long)q->used_gpa, n);
 	}
 	q->last_avail = 0;
@@ -53,33 +57,39 @@ int vm_virtq_pop(struct vm_virtq *q, const struct kvm_vm *mem, struct vm_virtq_e
 	if (pending == 0)
 		return 0;
 	if (pending > q->size)
-		return vlab_err_set(err, EPROTO, "available index jumped by %u, more than the queue size %u",
+		return vlab_err_set(err, EPROTO,
+				    "available index jumped by %u, more than the queue size %u",
 				    pending, q->size);
 	/* The ring entry is read only after the index (acquire above). */
 	uint16_t head = __atomic_load_n(&q->avail->ring[q->last_avail % q->size], __ATOMIC_RELAXED);
 	if (head >= q->size)
-		return vlab_err_set(err, EPROTO, "descriptor index %u is not below the queue size %u",
-				    head, q->size);
+		return vlab_err_set(err, EPROTO,
+				    "descriptor index %u is not below the queue size %u", head,
+				    q->size);
 	memset(e, 0, offsetof(struct vm_virtq_elem, iov));
 	e->head = head;
 	uint16_t i = head;
 	for (unsigned count = 0;; count++) {
 		if (count == q->size)
-			return vlab_err_set(err, ELOOP, "descriptor chain from %u loops or is longer than the queue",
-					    head);
+			return vlab_err_set(
+			    err, ELOOP,
+			    "descriptor chain from %u loops or is longer than the queue", head);
 		struct vring_desc d;
 		memcpy(&d, &q->desc[i], sizeof(d)); /* the driver may change it: use one copy */
 		if (d.flags & VRING_DESC_F_INDIRECT)
-			return vlab_err_set(err, EPROTO, "descriptor %u is indirect (not negotiated)", i);
+			return vlab_err_set(err, EPROTO,
+					    "descriptor %u is indirect (not negotiated)", i);
 		int w = !!(d.flags & VRING_DESC_F_WRITE);
 		if (!w && e->nin)
-			return vlab_err_set(err, EPROTO, "descriptor %u: device-readable after device-writable",
-					    i);
+			return vlab_err_set(
+			    err, EPROTO, "descriptor %u: device-readable after device-writable", i);
 		if (d.len) {
 			void *p = kvm_gpa(mem, d.addr, d.len);
 			if (!p)
-				return vlab_err_set(err, EFAULT, "descriptor %u: buffer %#llx+%u is outside guest RAM",
-						    i, (unsigned long long)d.addr, d.len);
+				return vlab_err_set(
+				    err, EFAULT,
+				    "descriptor %u: buffer %#llx+%u is outside guest RAM", i,
+				    (unsigned long long)d.addr, d.len);
 			e->iov[e->nout + e->nin] = (struct iovec){.iov_base = p, .iov_len = d.len};
 			if (w) {
 				e->nin++;
@@ -92,7 +102,8 @@ int vm_virtq_pop(struct vm_virtq *q, const struct kvm_vm *mem, struct vm_virtq_e
 		if (!(d.flags & VRING_DESC_F_NEXT))
 			break;
 		if (d.next >= q->size)
-			return vlab_err_set(err, EPROTO, "descriptor %u: next %u is not below the queue size %u",
+			return vlab_err_set(err, EPROTO,
+					    "descriptor %u: next %u is not below the queue size %u",
 					    i, d.next, q->size);
 		i = d.next;
 	}

@@ -33,7 +33,8 @@ static int slurp(const char *path, const char *what, uint64_t max, uint8_t **out
 	}
 	if ((uint64_t)st.st_size > max) {
 		close(fd);
-		return vlab_err_set(err, EFBIG, "%s %s: %lld bytes is more than the %llu this VM can hold",
+		return vlab_err_set(err, EFBIG,
+				    "%s %s: %lld bytes is more than the %llu this VM can hold",
 				    what, path, (long long)st.st_size, (unsigned long long)max);
 	}
 	uint8_t *buf = malloc(st.st_size ? (size_t)st.st_size : 1);
@@ -67,14 +68,23 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
-int vm_kvm_serve(const struct vm_config *cfg, const struct vm_host *host,
-		 struct vlab_child *child, struct vlab_err *err)
+int vm_kvm_serve(const struct vm_config *cfg, const struct vm_host *host, struct vlab_child *child,
+		 struct vlab_err *err)
 {
 	struct vm_machine_config mc = {
-		.ram_bytes = cfg->mem_bytes, .cpus = cfg->cpus, .pae = cfg->pae, .nx = cfg->nx,
-		.conservative = host->conservative, .kernel_name = cfg->kernel,
-		.cmdline = cfg->cmdline, .disk_fd = -1, .net_fd = host->tap_fd, .rng = cfg->rng,
-		.console_fd = child->console_fd, .control_fd = child->control_fd, .child = child,
+	    .ram_bytes = cfg->mem_bytes,
+	    .cpus = cfg->cpus,
+	    .pae = cfg->pae,
+	    .nx = cfg->nx,
+	    .conservative = host->conservative,
+	    .kernel_name = cfg->kernel,
+	    .cmdline = cfg->cmdline,
+	    .disk_fd = -1,
+	    .net_fd = host->tap_fd,
+	    .rng = cfg->rng,
+	    .console_fd = child->console_fd,
+	    .control_fd = child->control_fd,
+	    .child = child,
 	};
 	uint8_t *kernel = NULL, *initrd = NULL;
 	struct vm_machine *m = NULL;
@@ -83,7 +93,8 @@ int vm_kvm_serve(const struct vm_config *cfg, const struct vm_host *host,
 		goto out;
 	mc.kernel = kernel;
 	if (cfg->initrd[0]) {
-		if (slurp(cfg->initrd, "initramfs", cfg->mem_bytes, &initrd, &mc.initrd_bytes, err) < 0)
+		if (slurp(cfg->initrd, "initramfs", cfg->mem_bytes, &initrd, &mc.initrd_bytes,
+			  err) < 0)
 			goto out;
 		mc.initrd = initrd;
 	}
