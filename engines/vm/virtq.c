@@ -14,8 +14,8 @@ int vm_virtq_enable(struct vm_virtq *q, const struct kvm_vm *mem, struct vlab_er
 {
 	uint16_t n = q->size;
 	if (n == 0 || n > q->max || (n & (n - 1)))
-		return vlab_err_set(err, EINVAL, "queue size %u is not a power of two in [1, %u]",
-				    n, q->max);
+		return vlab_err_set(err, 0, "queue size %u is not a power of two in [1, %u]", n,
+				    q->max);
 	if (q->desc_gpa & 15 || q->avail_gpa & 1 || q->used_gpa & 3)
 		return vlab_err_set(
 		    err, EINVAL, "misaligned ring (descriptors %#llx, available %#llx, used %#llx)",
