@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "tui/tui.h"
 #include "engines/engine.h"
 #include "lesson/runner.h"
 
@@ -181,7 +182,5 @@ int main(int argc, char **argv)
 		}
 	}
 	/* No command: the lab picker (the TUI). */
-	fprintf(stderr, "vlab: the terminal UI is not available yet; `vlab doctor` shows what "
-			"this machine can run.\n");
-	return VLAB_EXIT_USAGE;
+	return tui_main(NULL);
 }

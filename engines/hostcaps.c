@@ -353,7 +353,8 @@ void vlab_avail_container(const struct vlab_hostcaps *c, struct vlab_avail *a)
 		    "for memory, pids and cpu limits)");
 	else if (vlab_hostcaps_cgroup(c, "memory") && vlab_hostcaps_cgroup(c, "pids") &&
 		 vlab_hostcaps_cgroup(c, "cpu"))
-		SAY(a, VLAB_AVAIL_YES, vlab_hostcaps_cgroup(c, "memory")->version == 2 ? "cgroup v2" : "cgroup v1",
+		SAY(a, VLAB_AVAIL_YES,
+		    vlab_hostcaps_cgroup(c, "memory")->version == 2 ? "cgroup-v2" : "cgroup-v1",
 		    "all namespaces, cgroup limits (memory, pids, cpu), seccomp and capabilities");
 	else
 		SAY(a, VLAB_AVAIL_DEGRADED, "no-limits",

@@ -4,11 +4,13 @@
 #include <string.h>
 
 extern const struct vlab_engine vlab_engine_host;
+extern const struct vlab_engine vlab_engine_container;
 extern const struct vlab_engine vlab_engine_vm;
 extern const struct vlab_engine vlab_engine_unikernel;
 
 static const struct vlab_engine *const engines[] = {
 	&vlab_engine_host,
+	&vlab_engine_container,
 	&vlab_engine_vm,
 	&vlab_engine_unikernel,
 };

@@ -61,3 +61,15 @@ $(O)/images/agent.uk: $(UK_O)/agent.elf
 	mv $@.tmp $@
 
 IMAGE_TARGETS += $(O)/images/agent.uk
+
+# The benchmark (bench/unikernel.sh runs it) and the raw KVM floor it
+# compares with, a libc-only program.
+$(O)/bench/bench_unikernel: bench/bench_unikernel.c $(O)/libvlab.a $(O)/flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(VLAB_CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libvlab.a $(VLAB_LDLIBS)
+
+$(O)/bench/kvm_floor: bench/kvm_floor.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -Wall -Wextra $(WERROR) -o $@ $<
+
+BENCH_TARGETS += $(O)/bench/bench_unikernel $(O)/bench/kvm_floor

@@ -20,6 +20,7 @@
 #include "tui/scrollback.h"
 #include "tui/term.h"
 #include "tui/text.h"
+#include "tui/tui.h"
 
 struct tui_rect {
 	int y, x, h, w;
@@ -84,6 +85,7 @@ struct tui_app {
 	int focus;    /* enum tui_panel_id */
 	struct tui_rect rect[TUI_P_COUNT];
 	int too_small;
+	int laid_cols, laid_lines; /* the size the rectangles were computed for */
 
 	/* the picker */
 	struct lesson_catalog_entry *labs;
@@ -91,6 +93,8 @@ struct tui_app {
 	int picker_scroll;
 
 	/* the open lab */
+	const char *workbook; /* from the command line, NULL default */
+	int fresh;
 	struct lesson_session *lab;
 	size_t nitems;
 	size_t cur;
@@ -126,9 +130,6 @@ struct tui_app {
 	FILE *trace; /* VLAB_TUI_TRACE: key-to-redraw times */
 };
 
-/* Runs the TUI: the picker when lab_path is NULL, else that lab.
- * Returns the process exit status (cli/cli.h). */
-int tui_main(const char *lab_path);
 
 /* ---- helpers for panels (tui/draw.c) ---- */
 

@@ -253,7 +253,8 @@ int tui_open_lab(struct tui_app *app, const char *path)
 {
 	struct vlab_err err = {0};
 	struct lesson_session *s;
-	struct lesson_session_opts opts = {.lab = path};
+	struct lesson_session_opts opts = {.lab = path, .workbook = app->workbook, .fresh = app->fresh};
+	app->fresh = 0; /* only the first lab opened starts afresh */
 	tui_status(app, TUI_WARN, "opening %s...", path);
 	if (lesson_session_open(&opts, &s, &err) < 0) {
 		tui_status(app, TUI_BAD, "%s", err.msg);
@@ -274,10 +275,9 @@ int tui_open_lab(struct tui_app *app, const char *path)
 	tui_log(app, "opened %s (%s); workbook %s", info->title, info->path,
 		lesson_session_workbook_path(s));
 	tui_goto_item(app, at);
+	app->status[0] = '\0';
 	if (at > 0)
 		tui_status(app, TUI_GOOD, "welcome back: resuming at %zu of %zu", at + 1, app->nitems);
-	else
-		tui_status(app, TUI_NORMAL, "%s", info->title);
 	tui_lab_events(app);
 	return 0;
 }

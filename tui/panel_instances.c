@@ -25,6 +25,19 @@ static enum tui_style state_style(enum vlab_state s)
 	}
 }
 
+/* "330K", "14.2M", "1.1G": memory in few columns. */
+static void short_bytes(uint64_t b, char *buf, size_t len)
+{
+	static const char unit[] = "BKMGT";
+	double v = (double)b;
+	int u = 0;
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, v >= 100 || u == 0 ? "%.0f%c" : "%.1f%c", v, unit[u]);
+}
+
 /* The entry's lines; returns how many were drawn. */
 static int draw_one(struct tui_app *app, const struct tui_inst *ti, int y, int x, int w, int room)
 {
@@ -36,7 +49,7 @@ static int draw_one(struct tui_app *app, const struct tui_inst *ti, int y, int x
 	if (ti->ps_ok && ti->ps.valid)
 		snprintf(cpu, sizeof(cpu), "%.0f%%", ti->ps.cpu_pct);
 	if (ti->ps_ok)
-		vlab_fmt_bytes(ti->ps.pss ? ti->ps.pss : ti->ps.rss, mem, sizeof(mem));
+		short_bytes(ti->ps.pss ? ti->ps.pss : ti->ps.rss, mem, sizeof(mem));
 	int c = x;
 	c += tui_draw_str(y, c, w, app->term.g.bullet, state_style(st));
 	c += tui_draw_str(y, c, x + w - c, " ", TUI_NORMAL);
@@ -51,7 +64,8 @@ static int draw_one(struct tui_app *app, const struct tui_inst *ti, int y, int x
 	if (used < room) {
 		char up[48] = "", t[24];
 		if (li->startup_ns)
-			snprintf(up, sizeof(up), ", ready in %s", vlab_fmt_ns(li->startup_ns, t, sizeof(t)));
+			snprintf(up, sizeof(up), ", ready in %s ms",
+				 tui_fmt_num((double)li->startup_ns / 1e6, t, sizeof(t)));
 		int cc = x + tui_draw_str(y + used, x, w, "  ", TUI_NORMAL);
 		snprintf(line, sizeof(line), "%s on %s", li->engine, li->backend[0] ? li->backend : "-");
 		cc += tui_draw_str(y + used, cc, x + w - cc, line, TUI_DIM);

@@ -99,6 +99,29 @@ static int hc_clock(struct uk_monitor *m, void *arg, struct vlab_err *err)
 	return 0;
 }
 
+/* Receives one frame from the TAP into guest buffer [data, data + len):
+ * *ret and *more as in struct uk_hc_net_recv.  -1 with err: invalid. */
+static int net_recv(struct uk_monitor *m, uk_gpa_t data, uint64_t len, int64_t *ret,
+		    uint64_t *more, const char *call, struct vlab_err *err)
+{
+	if (m->tap_fd < 0)
+		return invalid(err, call, "there is no network device");
+	if (len < (uint64_t)m->mtu + 14 || len > IO_MAX)
+		return invalid(err, call, "receive buffer of %" PRIu64 " bytes: need %u..%u", len,
+			       m->mtu + 14, IO_MAX);
+	void *p = uk_gpa(m, data, len, "receive buffer", err);
+	if (!p)
+		return vlab_err_prefix(err, "invalid hypercall %s", call);
+	ssize_t n;
+	do
+		n = read(m->tap_fd, p, len);
+	while (n < 0 && errno == EINTR);
+	*ret = n >= 0 ? n : errno == EAGAIN ? -UK_EAGAIN : -UK_EIO;
+	struct pollfd pfd = {.fd = m->tap_fd, .events = POLLIN};
+	*more = n >= 0 && poll(&pfd, 1, 0) == 1;
+	return 0;
+}
+
 static int hc_poll(struct uk_monitor *m, void *arg, struct vlab_err *err)
 {
 	struct uk_hc_poll *p = arg;
@@ -108,6 +131,8 @@ static int hc_poll(struct uk_monitor *m, void *arg, struct vlab_err *err)
 		return invalid(err, "poll", "unknown event bits %#" PRIx64, p->events);
 	p->ready = 0;
 	p->ret = 0;
+	p->net_ret = -UK_EAGAIN;
+	p->net_more = 0;
 	if (m->stop_signal) {
 		p->ready = UK_POLL_STOP;
 		return 0;
@@ -128,8 +153,12 @@ static int hc_poll(struct uk_monitor *m, void *arg, struct vlab_err *err)
 	}
 	if (r > 0 && pfd[1].revents)
 		p->ready |= UK_POLL_CTL; /* input, or the front end hung up */
-	if (r > 0 && pfd[2].revents)
+	if (r > 0 && pfd[2].revents) {
 		p->ready |= UK_POLL_NET;
+		if (p->net_data &&
+		    net_recv(m, p->net_data, p->net_len, &p->net_ret, &p->net_more, "poll", err) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -272,21 +301,8 @@ static int hc_net_send(struct uk_monitor *m, void *arg, struct vlab_err *err)
 
 static int hc_net_recv(struct uk_monitor *m, void *arg, struct vlab_err *err)
 {
-	struct uk_hc_io *io = arg;
-	if (m->tap_fd < 0)
-		return invalid(err, "net_recv", "there is no network device");
-	if (io->len < (uint64_t)m->mtu + 14)
-		return invalid(err, "net_recv", "buffer of %" PRIu64 " bytes: need at least %u",
-			       io->len, m->mtu + 14);
-	void *p = io_buf(m, io, IO_MAX, "net_recv", err);
-	if (!p)
-		return -1;
-	ssize_t n;
-	do
-		n = read(m->tap_fd, p, io->len);
-	while (n < 0 && errno == EINTR);
-	io->ret = n >= 0 ? n : errno == EAGAIN ? -UK_EAGAIN : -UK_EIO;
-	return 0;
+	struct uk_hc_net_recv *r = arg;
+	return net_recv(m, r->data, r->len, &r->ret, &r->more, "net_recv", err);
 }
 
 static int hc_ctl_read(struct uk_monitor *m, void *arg, struct vlab_err *err)
@@ -361,7 +377,7 @@ static const struct hcall hcalls[UK_HC_COUNT] = {
 	[UK_HC_BLOCK_FLUSH] = {"block_flush", sizeof(struct uk_hc_block_io), hc_block_flush},
 	[UK_HC_NET_INFO] = {"net_info", sizeof(struct uk_hc_net_info), hc_net_info},
 	[UK_HC_NET_SEND] = {"net_send", sizeof(struct uk_hc_io), hc_net_send},
-	[UK_HC_NET_RECV] = {"net_recv", sizeof(struct uk_hc_io), hc_net_recv},
+	[UK_HC_NET_RECV] = {"net_recv", sizeof(struct uk_hc_net_recv), hc_net_recv},
 	[UK_HC_CTL_READ] = {"ctl_read", sizeof(struct uk_hc_io), hc_ctl_read},
 	[UK_HC_CTL_WRITE] = {"ctl_write", sizeof(struct uk_hc_io), hc_ctl_write},
 	[UK_HC_EXIT] = {"exit", sizeof(struct uk_hc_exit), hc_exit},

@@ -82,7 +82,7 @@ enum uk_hc {
 	UK_HC_BLOCK_FLUSH = 6,   /* struct uk_hc_block_io (only ret is used) */
 	UK_HC_NET_INFO = 7,      /* struct uk_hc_net_info */
 	UK_HC_NET_SEND = 8,      /* struct uk_hc_io: one Ethernet frame */
-	UK_HC_NET_RECV = 9,      /* struct uk_hc_io: one Ethernet frame, or UK_EAGAIN */
+	UK_HC_NET_RECV = 9,      /* struct uk_hc_net_recv: one Ethernet frame, or UK_EAGAIN */
 	UK_HC_CTL_READ = 10,     /* struct uk_hc_io: the control channel, never blocks */
 	UK_HC_CTL_WRITE = 11,    /* struct uk_hc_io: the control channel, all or error */
 	UK_HC_EXIT = 12,         /* struct uk_hc_exit: does not return */
@@ -126,7 +126,7 @@ struct uk_boot_info {
 	 * when the guest started from it. */
 	uint64_t first_tsc;
 };
-/* CONSOLE_WRITE, NET_SEND, NET_RECV, CTL_READ, CTL_WRITE. */
+/* CONSOLE_WRITE, NET_SEND, CTL_READ, CTL_WRITE. */
 struct uk_hc_io {
 	uk_gpa_t data; /* buffer */
 	uint64_t len;  /* bytes to write / room to read into */
@@ -149,6 +149,13 @@ struct uk_hc_poll {
 	uint64_t events;     /* UK_POLL_* to wait for */
 	uint64_t ready;      /* out: UK_POLL_* with input waiting */
 	int64_t ret;         /* 0, also on timeout */
+	/* Optional (net_data != 0): when a frame is waiting, it is received
+	 * into this buffer right away, as UK_HC_NET_RECV would do, saving the
+	 * exit that would fetch it. */
+	uk_gpa_t net_data;
+	uint64_t net_len;
+	int64_t net_ret;   /* out: frame length, or -UK_EAGAIN */
+	uint64_t net_more; /* out: 1 when another frame is already waiting */
 };
 
 struct uk_hc_block_info {
@@ -177,6 +184,15 @@ struct uk_hc_net_info {
 	int64_t ret;        /* -UK_ENODEV when there is no network */
 };
 
+/* One received frame.  `more` saves the exit that would only learn that
+ * nothing else is waiting. */
+struct uk_hc_net_recv {
+	uk_gpa_t data; /* room for at least mtu + 14 bytes */
+	uint64_t len;
+	int64_t ret;   /* frame length, or -UK_EAGAIN when none is waiting */
+	uint64_t more; /* out: 1 when another frame is already waiting */
+};
+
 struct uk_hc_exit {
 	uint64_t status; /* 0..255: the instance's exit status */
 };
@@ -185,10 +201,11 @@ struct uk_hc_exit {
 _Static_assert(sizeof(struct uk_boot_info) == 96, "uk_boot_info layout");
 _Static_assert(sizeof(struct uk_hc_io) == 24, "uk_hc_io layout");
 _Static_assert(sizeof(struct uk_hc_clock) == 24, "uk_hc_clock layout");
-_Static_assert(sizeof(struct uk_hc_poll) == 32, "uk_hc_poll layout");
+_Static_assert(sizeof(struct uk_hc_poll) == 64, "uk_hc_poll layout");
 _Static_assert(sizeof(struct uk_hc_block_info) == 32, "uk_hc_block_info layout");
 _Static_assert(sizeof(struct uk_hc_block_io) == 32, "uk_hc_block_io layout");
 _Static_assert(sizeof(struct uk_hc_net_info) == 32, "uk_hc_net_info layout");
+_Static_assert(sizeof(struct uk_hc_net_recv) == 32, "uk_hc_net_recv layout");
 _Static_assert(sizeof(struct uk_hc_exit) == 8, "uk_hc_exit layout");
 #endif /* !__ASSEMBLER__ */
 

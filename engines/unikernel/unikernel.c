@@ -4,6 +4,7 @@
  * runs the guest and reports phases, attributes and counters. */
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "core/paths.h"
 #include "engines/engine.h"
 #include "engines/hostcaps.h"
+#include "engines/labnet/labnet.h"
 #include "engines/unikernel/monitor.h"
 
 static const struct vlab_opt_desc uk_opts[] = {
@@ -30,6 +32,7 @@ static const struct vlab_opt_desc uk_opts[] = {
 	 .help = "host file backing the block device (default: a scratch disk)"},
 	{.name = "disk_size", .type = VLAB_OPT_SIZE, .def = "64M", .max = 1ull << 40,
 	 .help = "size of the scratch disk, deleted when the instance ends (0: no disk)"},
+	VLAB_LABNET_OPTS,
 	{0},
 };
 
@@ -114,6 +117,39 @@ static int open_disk(const struct vlab_spec *spec, int *fd, uint64_t *bytes,
 	return 0;
 }
 
+/* The network device: a TAP on the lab network's bridge, when net=on. */
+static int open_net(const struct vlab_spec *spec, struct vlab_child *child,
+		    struct uk_config *cfg, struct vlab_err *err)
+{
+	struct vlab_labnet_cfg net;
+	if (vlab_labnet_cfg_from_spec(spec, &net, err) < 0)
+		return -1;
+	if (!net.on)
+		return 0;
+	int fd = vlab_labnet_open_tap(&net, 0, err);
+	if (fd < 0)
+		return -1;
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+		int e = errno;
+		close(fd);
+		return vlab_err_set(err, e, "TAP %s: non-blocking", net.tap_name);
+	}
+	cfg->tap_fd = fd;
+	memcpy(cfg->mac, net.mac, sizeof(cfg->mac));
+	cfg->mtu = 1500;
+	cfg->ip = net.ip.s_addr;
+	cfg->netmask = net.prefixlen ? htonl(~0u << (32 - net.prefixlen)) : 0;
+	cfg->gateway = net.host.s_addr;
+	char ip[INET_ADDRSTRLEN] = "", mac[18];
+	inet_ntop(AF_INET, &net.ip, ip, sizeof(ip));
+	vlab_child_attr(child, "ip", "%s", ip);
+	vlab_child_attr(child, "mac", "%s", vlab_labnet_mac_str(net.mac, mac, sizeof(mac)));
+	vlab_child_attr(child, "tap", "%s", net.tap_name);
+	vlab_child_phase(child, "net");
+	return 0;
+}
+
 static int uk_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab_err *err)
 {
 	char image[VLAB_PATH_MAX], cmd[UK_CMDLINE_MAX];
@@ -161,7 +197,8 @@ static int uk_serve(const struct vlab_spec *spec, struct vlab_child *child, stru
 		.disk_fd = -1, .tap_fd = -1, .counters = child->counters,
 		.phase = report_phase, .phase_arg = child,
 	};
-	if (open_disk(spec, &disk_fd, &cfg.disk_bytes, err) < 0)
+	if (open_disk(spec, &disk_fd, &cfg.disk_bytes, err) < 0 ||
+	    open_net(spec, child, &cfg, err) < 0)
 		goto out;
 	cfg.disk_fd = disk_fd;
 	if (uk_monitor_new(&cfg, &m, err) < 0)
@@ -176,12 +213,19 @@ static int uk_serve(const struct vlab_spec *spec, struct vlab_child *child, stru
 	vlab_child_attr(child, "disk_bytes", "%" PRIu64, cfg.disk_bytes);
 	vlab_child_attr(child, "cpl", "3");
 	rc = uk_monitor_run(m, &status, err);
+	/* The guest has ended: a late stop request changes nothing now. */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	alarm(0);
 	current = NULL;
 out:
 	uk_monitor_free(m);
 	free(img);
 	if (disk_fd >= 0)
 		close(disk_fd);
+	if (cfg.tap_fd >= 0)
+		close(cfg.tap_fd); /* the TAP device goes with it */
 	if (rc < 0)
 		return status > 1 ? status : -1;
 	return status;

@@ -1,6 +1,7 @@
 /* engines/unikernel/guest/io.c: the console, the control channel and
  * waiting, each one hypercall. */
 #include "uk.h"
+#include "net/net.h"
 
 void uk_console_write(const void *buf, size_t len)
 {
@@ -29,8 +30,14 @@ unsigned uk_poll(unsigned events, uint64_t timeout_ns)
 	if (uk_netif.up)
 		events |= UK_POLL_NET;
 	struct uk_hc_poll p = {.timeout_ns = timeout_ns, .events = events};
+	if (uk_netif.up) { /* the first frame comes with the answer */
+		p.net_data = (uintptr_t)net_rx;
+		p.net_len = sizeof(net_rx);
+	}
 	uk_hcall(UK_HC_POLL, &p);
-	if (p.ready & UK_POLL_NET)
+	if (p.net_ret > 0)
+		eth_input(net_rx, (size_t)p.net_ret);
+	if (p.net_more || ((p.ready & UK_POLL_NET) && p.net_ret <= 0))
 		uk_net_poll();
 	return (unsigned)p.ready;
 }

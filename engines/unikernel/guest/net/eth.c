@@ -4,7 +4,7 @@
 
 struct uk_netif uk_netif;
 uint8_t net_tx[UK_NET_FRAME_MAX];
-static uint8_t rx[UK_NET_FRAME_MAX];
+uint8_t net_rx[UK_NET_FRAME_MAX];
 const uint8_t net_broadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
 #define ARP_ENTRIES 16
@@ -117,7 +117,7 @@ int arp_resolve(uint32_t ip, uint8_t *mac)
 	return -1;
 }
 
-static void eth_input(const uint8_t *f, size_t len)
+void eth_input(const uint8_t *f, size_t len)
 {
 	if (len < ETH_HDR)
 		return;
@@ -135,13 +135,14 @@ int uk_net_poll(void)
 	int n = 0;
 	if (!uk_netif.up)
 		return 0;
-	while (n < POLL_BATCH) {
-		struct uk_hc_io io = {.data = (uintptr_t)rx, .len = sizeof(rx)};
-		uk_hcall(UK_HC_NET_RECV, &io);
-		if (io.ret <= 0)
+	for (int more = 1; more && n < POLL_BATCH;) {
+		struct uk_hc_net_recv r = {.data = (uintptr_t)net_rx, .len = sizeof(net_rx)};
+		uk_hcall(UK_HC_NET_RECV, &r);
+		if (r.ret <= 0)
 			break;
 		n++;
-		eth_input(rx, (size_t)io.ret);
+		more = (int)r.more;
+		eth_input(net_rx, (size_t)r.ret);
 	}
 	return n;
 }

@@ -53,6 +53,8 @@ static inline void net_put_ip(uint8_t *p, uint32_t ip)
 extern uint8_t net_tx[UK_NET_FRAME_MAX];
 
 /* eth.c */
+extern uint8_t net_rx[UK_NET_FRAME_MAX]; /* where frames are received */
+void eth_input(const uint8_t *f, size_t len);
 extern const uint8_t net_broadcast[6];
 int eth_send(const uint8_t *dst_mac, uint16_t type, size_t payload_len);
 void arp_learn(uint32_t ip, const uint8_t *mac);

@@ -23,7 +23,7 @@
 
 struct fixture {
 	struct uk_monitor *m;
-	int con[2], ctl[2], disk;
+	int con[2], ctl[2], disk, tap[2]; /* a datagram socketpair plays the TAP */
 	char disk_path[64];
 	struct vlab_counters counters;
 };
@@ -67,6 +67,8 @@ static int setup(void **state)
 	make_image();
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, f->con), 0);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, f->ctl), 0);
+	assert_int_equal(
+		socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, f->tap), 0);
 	snprintf(f->disk_path, sizeof(f->disk_path), "/tmp/vlab-uk-hcall-%d", (int)getpid());
 	f->disk = open(f->disk_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	assert_true(f->disk >= 0);
@@ -79,7 +81,9 @@ static int setup(void **state)
 	struct uk_config cfg = {
 		.image = image, .image_len = sizeof(image), .mem_bytes = MEM, .cmdline = "unit",
 		.console_fd = f->con[1], .control_fd = f->ctl[1], .disk_fd = f->disk,
-		.disk_bytes = DISK, .tap_fd = -1, .counters = &f->counters,
+		.disk_bytes = DISK, .tap_fd = f->tap[1], .mac = {2, 0x76, 0x6c, 0, 0, 9},
+		.mtu = 1500, .ip = 0x09004d0a, .netmask = 0x00ffffff, .gateway = 0x01004d0a,
+		.counters = &f->counters,
 	};
 	if (uk_monitor_new(&cfg, &f->m, &err) < 0)
 		fail_msg("monitor: %s", err.msg);
@@ -96,6 +100,7 @@ static int teardown(void **state)
 	for (int i = 0; i < 2; i++) {
 		close(f->con[i]);
 		close(f->ctl[i]);
+		close(f->tap[i]);
 	}
 	close(f->disk);
 	unlink(f->disk_path);
@@ -146,7 +151,7 @@ static void test_boot_info(void **state)
 	assert_int_equal(bi->abi_version, UK_ABI_VERSION);
 	assert_int_equal(bi->mem_size, MEM);
 	assert_int_equal(bi->image_end, 0x101000);
-	assert_int_equal(bi->devices, UK_DEV_CONSOLE | UK_DEV_CONTROL | UK_DEV_BLOCK);
+	assert_int_equal(bi->devices, UK_DEV_CONSOLE | UK_DEV_CONTROL | UK_DEV_BLOCK | UK_DEV_NET);
 	assert_string_equal((const char *)ram(f, bi->cmdline), "unit");
 	assert_int_equal(bi->cmdline_len, 4);
 	assert_int_equal(((uint8_t *)ram(f, 0x100000))[1], 0x0b); /* the image is loaded */
@@ -188,6 +193,7 @@ static void test_poll(void **state)
 	FIXTURE();
 	struct vlab_err err = {0};
 	struct uk_hc_poll p = {.timeout_ns = 20000000, .events = UK_POLL_CTL};
+	_Static_assert(sizeof(p) <= 0x1000, "argument area");
 	uint64_t t0 = vlab_now_ns();
 	assert_int_equal(call(f, UK_HC_POLL, &p, sizeof(p), &err), 0);
 	uint64_t waited = vlab_now_ns() - t0;
@@ -281,13 +287,65 @@ static void test_bad_calls(void **state)
 	assert_non_null(strstr(err.msg, "unknown hypercall number 77"));
 	assert_int_equal(uk_hcall(f->m, 0x80, 4, ARG, &err), -1);
 	assert_non_null(strstr(err.msg, "unknown hypercall"));
-	/* No network here: its calls say so. */
-	io = (struct uk_hc_io){.data = BUF, .len = 60};
-	refused(f, UK_HC_NET_SEND, &io, sizeof(io), "no network device");
+}
+
+static void test_network(void **state)
+{
+	FIXTURE();
+	struct vlab_err err = {0};
 	struct uk_hc_net_info ni = {0};
 	assert_int_equal(call(f, UK_HC_NET_INFO, &ni, sizeof(ni), &err), 0);
 	memcpy(&ni, ram(f, ARG), sizeof(ni));
-	assert_int_equal(ni.ret, -UK_ENODEV);
+	assert_int_equal(ni.ret, 0);
+	assert_int_equal(ni.mtu, 1500);
+	assert_int_equal(ni.mac[5], 9);
+	assert_int_equal(ni.ip, 0x09004d0a);
+
+	/* A frame out. */
+	memset(ram(f, BUF), 0xee, 60);
+	struct uk_hc_io io = {.data = BUF, .len = 60};
+	assert_int_equal(call(f, UK_HC_NET_SEND, &io, sizeof(io), &err), 0);
+	uint8_t frame[2048];
+	assert_int_equal(read(f->tap[0], frame, sizeof(frame)), 60);
+	assert_int_equal(frame[59], 0xee);
+
+	/* Two frames in: the first comes with the poll answer, which says
+	 * another waits; the second with a receive, which says none does. */
+	memset(frame, 1, 100);
+	assert_int_equal(write(f->tap[0], frame, 100), 100);
+	memset(frame, 2, 200);
+	assert_int_equal(write(f->tap[0], frame, 200), 200);
+	struct uk_hc_poll p = {.timeout_ns = 1000000000, .events = UK_POLL_NET, .net_data = BUF,
+			       .net_len = 2048};
+	assert_int_equal(call(f, UK_HC_POLL, &p, sizeof(p), &err), 0);
+	memcpy(&p, ram(f, ARG), sizeof(p));
+	assert_int_equal(p.ready, UK_POLL_NET);
+	assert_int_equal(p.net_ret, 100);
+	assert_int_equal(p.net_more, 1);
+	assert_int_equal(((uint8_t *)ram(f, BUF))[99], 1);
+	struct uk_hc_net_recv rv = {.data = BUF, .len = 2048};
+	assert_int_equal(call(f, UK_HC_NET_RECV, &rv, sizeof(rv), &err), 0);
+	memcpy(&rv, ram(f, ARG), sizeof(rv));
+	assert_int_equal(rv.ret, 200);
+	assert_int_equal(rv.more, 0);
+	rv = (struct uk_hc_net_recv){.data = BUF, .len = 2048};
+	assert_int_equal(call(f, UK_HC_NET_RECV, &rv, sizeof(rv), &err), 0);
+	memcpy(&rv, ram(f, ARG), sizeof(rv));
+	assert_int_equal(rv.ret, -UK_EAGAIN);
+
+	/* Frames of impossible sizes and short buffers are refused. */
+	io = (struct uk_hc_io){.data = BUF, .len = 10};
+	refused(f, UK_HC_NET_SEND, &io, sizeof(io), "frame of 10 bytes");
+	io = (struct uk_hc_io){.data = BUF, .len = 1515};
+	refused(f, UK_HC_NET_SEND, &io, sizeof(io), "frame of 1515 bytes");
+	io = (struct uk_hc_io){.data = MEM - 30, .len = 60};
+	refused(f, UK_HC_NET_SEND, &io, sizeof(io), "outside guest RAM");
+	rv = (struct uk_hc_net_recv){.data = BUF, .len = 100};
+	refused(f, UK_HC_NET_RECV, &rv, sizeof(rv), "receive buffer of 100 bytes");
+	assert_int_equal(write(f->tap[0], frame, 60), 60);
+	p = (struct uk_hc_poll){.timeout_ns = 1000000000, .events = UK_POLL_NET,
+				.net_data = MEM - 100, .net_len = 2048};
+	refused(f, UK_HC_POLL, &p, sizeof(p), "outside guest RAM");
 }
 
 static void test_exit_and_clock(void **state)
@@ -315,6 +373,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_poll, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_block, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_calls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_network, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exit_and_clock, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,322 @@
+/* engines/container/clone.c: creating the container's init with its
+ * namespaces, and the setup conversation with the runtime.
+ *
+ * clone3() makes the init in new pid, mount, uts, ipc and net namespaces
+ * (and a user namespace in rootless mode), returning a pidfd.  The cgroup
+ * namespace comes later, once the runtime has moved the init into its
+ * cgroup, so that the container sees that cgroup as its root.  The two
+ * sides talk over a SOCK_SEQPACKET pair (one message each way per step):
+ *
+ *   runtime                          init
+ *   clone ----------------------->   mount namespace private, overlay,
+ *   uid/gid maps (user namespace)    /proc /dev /sys, pivot_root,
+ *   cgroup: create, attach           hostname, loopback
+ *   seccomp filter: compile
+ *   GO + filter ------------------>  cgroup namespace, capabilities,
+ *                                    no_new_privs, seccomp
+ *        <-------------------------- seccomp listener (SCM_RIGHTS)
+ *        <-------------------------- error, or end of file at exec */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "engines/container/ct.h"
+
+int ct_msg_send(int fd, char type, const char *text, int pass_fd, struct vlab_err *err)
+{
+	char buf[VLAB_ERR_MSG + 16];
+	size_t len = (size_t)snprintf(buf, sizeof(buf), "%c%s", type, text ? text : "");
+	if (len >= sizeof(buf))
+		len = sizeof(buf) - 1;
+	struct iovec iov = {.iov_base = buf, .iov_len = len};
+	union {
+		char b[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	if (pass_fd >= 0) {
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.b;
+		mh.msg_controllen = sizeof(u.b);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+	}
+	ssize_t n;
+	do
+		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return vlab_err_set(err, errno, "send setup message");
+	return 0;
+}
+
+int ct_msg_recv(int fd, char *text, size_t len, int *pass_fd, int timeout_ms,
+		struct vlab_err *err)
+{
+	char buf[VLAB_ERR_MSG + 16];
+	union {
+		char b[CMSG_SPACE(sizeof(int) * 4)];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf) - 1};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
+			    .msg_controllen = sizeof(u.b)};
+	if (pass_fd)
+		*pass_fd = -1;
+	if (timeout_ms >= 0) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		int r;
+		do
+			r = poll(&p, 1, timeout_ms);
+		while (r < 0 && errno == EINTR);
+		if (r == 0) {
+			vlab_err_set(err, ETIMEDOUT, "no setup message within %d ms", timeout_ms);
+			errno = ETIMEDOUT;
+			return -1;
+		}
+	}
+	ssize_t n;
+	do
+		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return vlab_err_set(err, errno, "receive setup message");
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < nfd; i++) {
+			int f;
+			memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (pass_fd && *pass_fd < 0)
+				*pass_fd = f;
+			else
+				close(f);
+		}
+	}
+	if (n == 0)
+		return 0;
+	buf[n] = '\0';
+	snprintf(text, len, "%s", buf + 1);
+	return (unsigned char)buf[0];
+}
+
+void ct_msg_error(int fd, const struct vlab_err *err)
+{
+	char text[VLAB_ERR_MSG + 16];
+	snprintf(text, sizeof(text), "%d %s", err ? err->code : 0, vlab_err_msg(err));
+	ct_msg_send(fd, CT_MSG_ERROR, text, -1, NULL);
+}
+
+void ct_msg_parse_error(const char *text, struct vlab_err *err)
+{
+	char *end;
+	long code = strtol(text, &end, 10);
+	if (!err)
+		return;
+	err->code = (int)code;
+	snprintf(err->msg, sizeof(err->msg), "%s", *end == ' ' ? end + 1 : text);
+}
+
+static int write_file(const char *path, const char *text, struct vlab_err *err)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return vlab_err_set(err, errno, "open %s", path);
+	ssize_t n = write(fd, text, strlen(text));
+	int e = errno;
+	close(fd);
+	if (n != (ssize_t)strlen(text))
+		return vlab_err_set(err, n < 0 ? e : EIO, "write '%s' to %s", text, path);
+	return 0;
+}
+
+int ct_write_idmaps(const struct ct_runtime *rt, struct vlab_err *err)
+{
+	char path[64], map[64];
+	const struct ct_config *c = &rt->cfg;
+	if (c->rootless) {
+		/* One id: the user's own, as root inside.  setgroups must be
+		 * denied before an unprivileged process may write gid_map. */
+		snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)rt->init_pid);
+		if (write_file(path, "deny", err) < 0)
+			return -1;
+		snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)c->host_gid);
+	} else {
+		snprintf(map, sizeof(map), "0 %u 65536\n", (unsigned)c->map_base);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)rt->init_pid);
+	if (write_file(path, map, err) < 0)
+		return -1;
+	if (c->rootless)
+		snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)c->host_uid);
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)rt->init_pid);
+	return write_file(path, map, err);
+}
+
+int ct_msg_send_go(int fd, const struct ct_seccomp *sc, struct vlab_err *err)
+{
+	char head[2] = {CT_MSG_GO, sc->notify ? '1' : '0'};
+	struct iovec iov[2] = {
+		{.iov_base = head, .iov_len = 2},
+		{.iov_base = sc->bpf, .iov_len = sc->bpf ? sc->bpf_len * CT_BPF_INSN : 0},
+	};
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+	ssize_t n;
+	do
+		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return vlab_err_set(err, errno, "send GO to the container's init");
+	return 0;
+}
+
+/* Waits for the runtime's GO, which carries the compiled seccomp filter
+ * (into buf); anything else ends the init. */
+static int wait_go(int fd, char *buf, size_t cap, struct ct_seccomp *sc, struct vlab_err *err)
+{
+	ssize_t n;
+	do
+		n = recv(fd, buf, cap, MSG_TRUNC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return vlab_err_set(err, errno, "wait for the runtime");
+	if (n == 0)
+		return vlab_err_set(err, EPIPE, "the runtime went away during setup");
+	if ((size_t)n > cap || n < 2 || buf[0] != CT_MSG_GO || (n - 2) % CT_BPF_INSN)
+		return vlab_err_set(err, EPROTO, "unexpected setup message");
+	sc->notify = buf[1] == '1';
+	sc->bpf = n > 2 ? buf + 2 : NULL;
+	sc->bpf_len = (size_t)(n - 2) / CT_BPF_INSN;
+	return 0;
+}
+
+/* The init, in its new namespaces.  Never returns. */
+static void child_main(struct ct_runtime *rt, int fd) __attribute__((noreturn));
+static void child_main(struct ct_runtime *rt, int fd)
+{
+	struct vlab_err err = {0};
+	const struct ct_config *cfg = &rt->cfg;
+	struct vlab_child *child = rt->child;
+	static char go[2 + CT_BPF_MAX * CT_BPF_INSN];
+	struct ct_seccomp sc = {0};
+
+	/* Dies with the runtime; the race before this line is caught by the
+	 * setup socket (end of file). */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	ct_init_rename();
+	if (cfg->userns) {
+		/* (Dumpable until then: the runtime writes our
+		 * /proc/PID/uid_map, root's when we are not dumpable.) */
+		if (wait_go(fd, go, sizeof(go), &sc, &err) < 0)
+			goto fail;
+		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
+			vlab_err_set(&err, errno, "become root in the user namespace");
+			goto fail;
+		}
+	}
+	if (!cfg->rootless)
+		prctl(PR_SET_DUMPABLE, 0);
+	if (ct_rootfs_setup(cfg, &rt->layer, &err) < 0)
+		goto fail;
+	if (sethostname(cfg->hostname, strlen(cfg->hostname)) < 0) {
+		vlab_err_set(&err, errno, "set the host name");
+		goto fail;
+	}
+	if (ct_net_loopback(&err) < 0)
+		goto fail;
+	vlab_child_phase(child, "mounts");
+	if (!cfg->userns && wait_go(fd, go, sizeof(go), &sc, &err) < 0)
+		goto fail;
+	if (unshare(CLONE_NEWCGROUP) < 0) {
+		vlab_err_set(&err, errno, "new cgroup namespace");
+		goto fail;
+	}
+	if (!cfg->rootless && ct_cgroup_mount_inside(&rt->cg, &err) < 0)
+		goto fail;
+	if (ct_caps_apply(ct_caps_effective(cfg), &err) < 0)
+		goto fail;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		vlab_err_set(&err, errno, "set no_new_privs");
+		goto fail;
+	}
+	if (cfg->seccomp) {
+		int lfd = ct_seccomp_load(&sc, &err);
+		if (lfd == -1)
+			goto fail;
+		if (ct_msg_send(fd, lfd >= 0 ? CT_MSG_FD : CT_MSG_NOFD, "", lfd, &err) < 0)
+			goto fail;
+		if (lfd >= 0)
+			close(lfd);
+		vlab_child_phase(child, "seccomp");
+	}
+	ct_init_run(cfg->argv, child->control_fd, child->console_fd, fd, child);
+fail:
+	ct_msg_error(fd, &err);
+	_exit(127);
+}
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+
+int ct_clone_init(struct ct_runtime *rt, struct vlab_err *err)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return vlab_err_set(err, errno, "setup socket");
+	uint64_t flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET;
+	if (rt->cfg.userns)
+		flags |= CLONE_NEWUSER;
+	int pidfd = -1;
+	struct clone_args ca = {
+		.flags = flags | CLONE_PIDFD,
+		.pidfd = (uint64_t)(uintptr_t)&pidfd,
+		.exit_signal = SIGCHLD,
+	};
+	long pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid < 0 && errno == ENOSYS) {
+		pid = syscall(SYS_clone, (unsigned long)flags | SIGCHLD, 0, 0, 0, 0);
+		if (pid > 0)
+			pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+	}
+	if (pid < 0) {
+		int e = errno;
+		close(sv[0]);
+		close(sv[1]);
+		return vlab_err_set(err, e, "clone the container's init with new namespaces");
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		child_main(rt, sv[1]);
+	}
+	close(sv[1]);
+	rt->init_pid = (pid_t)pid;
+	rt->sync_fd = sv[0];
+	rt->init_pidfd = pidfd;
+	if (pidfd < 0) {
+		int e = errno;
+		kill((pid_t)pid, SIGKILL);
+		waitpid((pid_t)pid, NULL, 0);
+		close(sv[0]);
+		rt->sync_fd = -1;
+		rt->init_pid = 0;
+		return vlab_err_set(err, e, "pidfd of the container's init");
+	}
+	fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+	return 0;
+}

@@ -1,0 +1,653 @@
+/* tests/integration/container/test_container.c: the container engine for
+ * real (root on this machine): identity, limits, seccomp, capabilities,
+ * the filesystem, descriptors, exec, stop, and cleanup after a SIGKILL.
+ * Every assertion names an exact errno, signal or value. */
+#include "tests/integration/container/ct_fixture.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+
+#include "core/paths.h"
+
+static int setup(void **state)
+{
+	(void)state;
+	return 0;
+}
+
+static const char *skip_reason;
+
+#define NEED_CONTAINER()                                                                           \
+	do {                                                                                       \
+		if (skip_reason)                                                                   \
+			VTEST_SKIP("%s", skip_reason);                                             \
+	} while (0)
+
+static void test_hostname_and_pid1(void **state)
+{
+	(void)state;
+	NEED_CONTAINER();
+	struct vlab_instance *inst = ct_must_start("ident", (const char *[]){"hostname=box", NULL});
+	/* (The init's command line is blanked in place: NULs follow the name.) */
+	struct vlab_container_run r = ct_sh(inst, "hostname; echo $$; cat /proc/1/comm; "
+						  "tr '\\0' ' ' </proc/1/cmdline; echo; "
+						  "ls -d /proc/[0-9]* | wc -l");
+	assert_int_equal(r.status, 0);
+	char host[64], comm[64], cmdline[64];
+	int mypid = 0, nprocs = 0;
+	assert_int_equal(sscanf(r.out, "%63s %d %63s %63s %d", host, &mypid, comm, cmdline, &nprocs),
+			 5);
+	assert_string_equal(host, "box");
+	assert_string_equal(comm, "vlab-init");
+	assert_string_equal(cmdline, "vlab-init");
+	/* init (1), the program (2), this shell and ls: nothing of the host's */
+	assert_true(mypid > 2);
+	assert_true(nprocs >= 3 && nprocs <= 5);
+	vlab_container_run_free(&r);
+
+	/* The program started by the init is pid 2, its parent pid 1. */
+	r = ct_sh(inst, "cut -d' ' -f1,4 /proc/2/stat; cat /proc/2/comm");
+	assert_string_equal(r.out, "2 1\nsleep\n");
+	vlab_container_run_free(&r);
+
+	/* Host processes are invisible: the host's pid of the init is not
+	 * a pid in here, and kill(-1) reaches only the container. */
+	const char *init_pid = vlab_instance_attr(inst, "init_pid");
+	assert_non_null(init_pid);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "test -e /proc/%s && echo seen || echo unseen", init_pid);
+	r = ct_sh(inst, cmd);
+	assert_string_equal(r.out, "unseen\n");
+	vlab_container_run_free(&r);
+	assert_string_equal(vlab_instance_attr(inst, "backend"), "cgroup-v1");
+	vlab_instance_free(inst);
+}
+
+static void test_pids_limit_fork_bomb(void **state)
+{
+	(void)state;
+	NEED_CONTAINER();
+	struct vlab_instance *inst = ct_must_start("pids", (const char *[]){"pids=16", NULL});
+	struct vlab_container_run r = ct_sh(inst, "exec /bin/ct-probe forkbomb");
+	assert_int_equal(r.status, 0);
+	assert_int_equal(ct_field(r.out, "errno"), EAGAIN);
+	long forked = ct_field(r.out, "forked");
+	assert_true(forked > 0 && forked < 16);
+	vlab_container_run_free(&r);
+	/* The host can still fork. */
+	pid_t p = fork();
+	assert_true(p >= 0);
+	if (p == 0)
+		_exit(7);
+	int st;
+	assert_int_equal(waitpid(p, &st, 0), p);
+	assert_int_equal(WEXITSTATUS(st), 7);
+	assert_true(ct_counter_wait(inst, "cg.pids.denied", 1, 2000) >= 1);
+	vlab_instance_free(inst);
+}
+
+static void test_memory_oom(void **state)
+{
+	(void)state;
+	NEED_CONTAINER();
+	struct vlab_instance *inst = ct_must_start("oom", (const char *[]){"memory=64M", NULL});
+	struct vlab_container_run r = ct_sh(inst, "exec /bin/ct-probe hog 256");
+	/* The hog is SIGKILLed by the kernel's OOM killer before 64 MiB more. */
+	assert_true(WIFSIGNALED(r.status));
+	assert_int_equal(WTERMSIG(r.status), SIGKILL);
+	assert_null(strstr(r.out, "survived"));
+	vlab_container_run_free(&r);
+	/* ... reported as an OOM kill, and the container lives on. */
+	assert_true(ct_counter_wait(inst, "cg.oom_kills", 1, 2000) >= 1);
+	struct vlab_err err = {0};
+	assert_int_equal(vlab_instance_pump(inst, &err), 0);
+	assert_non_null(vlab_instance_attr(inst, "oom_kills"));
+	assert_true(atoi(vlab_instance_attr(inst, "oom_kills")) >= 1);
+	assert_int_equal(vlab_instance_state(inst), VLAB_STATE_RUNNING);
+	r = ct_sh(inst, "echo alive");
+	assert_string_equal(r.out, "alive\n");
+	vlab_container_run_free(&r);
+	vlab_instance_free(inst);
+
+	/* When the program itself is the victim, the instance says so. */
+	struct vlab_instance *dead =
+		ct_start_kv("oom-main", (const char *[]){"memory=64M", "program=/bin/ct-probe",
+							 "args=hog 256", NULL},
+			    &err);
+	assert_null(dead);
+	assert_non_null(strstr(err.msg, "OOM-killed"));
+}
+
+/* cpu.stat's nr_periods and nr_throttled (v1 and v2 name them alike). */
+static void cpu_stat(const char *dir, long *periods, long *throttled)
+{
+	char p[PATH_MAX + 16], buf[1024];
+	snprintf(p, sizeof(p), "%s/cpu.stat", dir);
+	FILE *f = fopen(p, "r");
+	assert_non_null(f);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	*periods = ct_field(buf, "nr_periods");
+	*throttled = ct_field(buf, "nr_throttled");
+}
+
+static void test_cpu_quota(void **state)
+{
+	(void)state;
+	NEED_CONTAINER();
+	struct vlab_instance *inst = ct_must_start("cpu", (const char *[]){"cpu=50", NULL});
+	const char *dir = vlab_instance_attr(inst, "cgroup.cpu");
+	assert_non_null(dir);
+	/* Two spinning threads could use two CPUs; the quota is half of one.
+	 * What is measured is CPU time consumed over wall time.  The machine
+	 * is shared: when others leave the container less than its quota
+	 * (few periods end throttled), the run says nothing about the quota
+	 * and is repeated. */
+	double share = 0, tfrac = 0;
+	int attempt;
+	for (attempt = 0; attempt < 4; attempt++) {
+		long p0, t0, p1, t1;
+		cpu_stat(dir, &p0, &t0);
+		struct vlab_container_run r = ct_sh(inst, "exec /bin/ct-probe spin 3 2");
+		cpu_stat(dir, &p1, &t1);
+		assert_int_equal(r.status, 0);
+		double wall = (double)ct_field(r.out, "wall_ns"), cpu = (double)ct_field(r.out, "cpu_ns");
+		vlab_container_run_free(&r);
+		share = cpu / wall;
+		tfrac = p1 > p0 ? (double)(t1 - t0) / (double)(p1 - p0) : 0;
+		print_message("cpu=50: %.3f of one CPU over %.2f s, %.0f%% of periods throttled\n",
+			      share, wall / 1e9, tfrac * 100);
+		/* The quota is never exceeded, busy machine or not. */
+		assert_true(share <= 0.575);
+		if (share >= 0.425)
+			break;
+		if (tfrac > 0.8)
+			fail_msg("throttled in %.0f%% of periods yet only %.3f of a CPU: the quota "
+				 "is not 50%%", tfrac * 100, share);
+	}
+	if (attempt == 4)
+		VTEST_SKIP("the machine is too busy to give the container its 50%% (got %.3f of a CPU, "
+			   "throttled in %.0f%% of periods)", share, tfrac * 100);
+	vlab_instance_free(inst);
+}
+
+static const char *const issue_calls[] = {
+	"mount",	 "umount2",	"unshare",	   "setns",	    "keyctl", "bpf",
+	"kexec_load", "finit_module", "open_by_handle_at", "io_uring_setup", NULL,
+};
+
+static void test_seccomp_default_profile(void **state)
+{
+	(void)state;
+	NEED_CONTAINER();
+	struct vlab_instance *inst = ct_must_start("seccomp", NULL);
+	assert_string_equal(vlab_instance_attr(inst, "seccomp"), "notify");
+	struct vlab_container_run r = ct_sh(inst, "exec /bin/ct-probe sys");
+	assert_int_equal(r.status, 0);
+	for (int i = 0; issue_calls[i]; i++) {
+		if (ct_field(r.out, issue_calls[i]) != EPERM)
+			fail_msg("%s: errno %ld, expected EPERM", issue_calls[i],
+				 ct_field(r.out, issue_calls[i]));
+		char key[64];
+		snprintf(key, sizeof(key), "seccomp.denied.%s", issue_calls[i]);
+		/* counted by the runtime: the denial came from the filter */
+		assert_true(ct_counter_wait(inst, key, 1, 1000) >= 1);
+	}
+	assert_int_equal(ct_field(r.out, "clone_newuser"), EPERM);
+	assert_int_equal(ct_field(r.out, "clone3"), ENOSYS);
+	vlab_container_run_free(&r);
+
+	/* The i386 and x32 entry points do not get around it. */
+	r = ct_sh(inst, "exec /bin/ct-probe compat");
+	assert_int_equal(ct_field(r.out, "i386_mount"), EPERM);
+	assert_int_equal(ct_field(r.out, "i386_unshare"), EPERM);
+	assert_int_equal(ct_field(r.out, "x32_mount"), EPERM);
+	assert_int_equal(ct_field(r.out, "x32_unshare"), EPERM);
+	vlab_container_run_free(&r);
+	assert_true(vlab_counters_get(vlab_instance_counters(inst), "seccomp.denied") >= 16);
+	vlab_instance_free(inst);
+}
+
+static void test_seccomp_lab_rules(void **state)
+{
+	(void)state;
+	NEED_CONTAINER();
+	struct vlab_instance *inst = ct_must_start(
+		"rules", (const char *[]){"seccomp.deny=uname", "seccomp.allow=setns", NULL});
+	struct vlab_container_run r = ct_sh(inst, "/bin/ct-probe call uname; /bin/ct-probe call "
+						  "setns; /bin/ct-probe call getpid; uname");
+	assert_int_equal(ct_field(r.out, "uname"), EPERM);
+	assert_int_equal(ct_field(r.out, "setns"), EBADF); /* allowed: fails on its argument */
+	assert_int_equal(ct_field(r.out, "getpid"), 0);
+	vlab_container_run_free(&r);
+	assert_true(ct_counter_wait(inst, "seccomp.denied.uname", 2, 1000) >= 2);
+	vlab_instance_free(inst);
+
+	/* A name that is not a system call is refused before anything runs. */
+	struct vlab_err err = {0};
+	assert_null(ct_start_kv("badrule", (const char *[]){"seccomp.deny=frobnicate", NULL}, &err));
+	assert_non_null(strstr(err.msg, "frobnicate"));
+}
+
+static void expect_status(const char *status, const char *key, const char *want)
+{
+	const char *l = strstr(status, key);
+	assert_non_null(l);
+	char got[64];
+	assert_int_equal(sscanf(l + strlen(key), " %63s", got), 1);
+	if (strcmp(got, want))
+		fail_msg("%s %s, expected %s", key, got, want);
+}
+
+static void test_capabilities_and_nnp(void **state)
+{
+	(void)state;
+	NEED_CONTAINER();
+	struct vlab_instance *inst = ct_must_start("caps", NULL);
+	/* The program the init started (pid 2), and an exec'd command. */
+	for (int i = 0; i < 2; i++) {
+		struct vlab_container_run r =
+			ct_sh(inst, i ? "cat /proc/self/status" : "cat /proc/2/status");
+		expect_status(r.out, "CapInh:", "0000000000000000");
+		expect_status(r.out, "CapPrm:", "00000000a80425fb");
+		expect_status(r.out, "CapEff:", "00000000a80425fb");
+		expect_status(r.out, "CapBnd:", "00000000a80425fb");
+		expect_status(r.out, "CapAmb:", "0000000000000000");
+		expect_status(r.out, "NoNewPrivs:", "1");
+		expect_status(r.out, "Seccomp:", "2");
+		vlab_container_run_free(&r);
+	}
+	vlab_instance_free(inst);
+
+	/* Labs adjust the set by name: without NET_RAW (13) and MKNOD (27). */
+	inst = ct_must_start("caps2", (const char *[]){"cap.drop=net_raw,CAP_MKNOD", NULL});
+	struct vlab_container_run r = ct_sh(inst, "cat /proc/self/status");
+	expect_status(r.out, "CapEff:", "00000000a00405fb");
+	expect_status(r.out, "CapBnd:", "00000000a00405fb");
+	vlab_container_run_free(&r);
+	vlab_instance_free(inst);
+}
+
+static void test_masked_and_readonly_paths(void **state)
+{
+	(void)state;
+	NEED_CONTAINER();
+	struct vlab_instance *inst = ct_must_start("masks", NULL);
+	static const char *const files[] = {"/proc/kcore",	   "/proc/keys",
+					    "/proc/timer_list",   "/proc/sched_debug",
+					    "/proc/latency_stats", NULL};
+	int checked = 0;
+	for (int i = 0; files[i]; i++) {
+		char cmd[128];
+		snprintf(cmd, sizeof(cmd), "exec /bin/ct-probe read %s", files[i]);
+		struct vlab_container_run r = ct_sh(inst, cmd);
+		if (ct_field(r.out, "errno") == ENOENT) { /* not in this kernel */
+			vlab_container_run_free(&r);
+			continue;
+		}
+		if (ct_field(r.out, "bytes") != 0 || ct_field(r.out, "errno") != 0)
+			fail_msg("%s reads %ld bytes (errno %ld), expected empty", files[i],
+				 ct_field(r.out, "bytes"), ct_field(r.out, "errno"));
+		checked++;
+		vlab_container_run_free(&r);
+	}
+	assert_true(checked >= 2);
+	struct vlab_container_run r = ct_sh(inst, "ls -A /sys/firmware /proc/acpi 2>/dev/null | "
+						  "grep -v ':$' | grep -c . || true");
+	assert_string_equal(r.out, "0\n");
+	vlab_container_run_free(&r);
+
+	static const char *const ro[] = {"/proc/sys/kernel/hostname", "/proc/sysrq-trigger",
+					 "/proc/sys/vm/drop_caches", NULL};
+	for (int i = 0; ro[i]; i++) {
+		char cmd[128];
+		snprintf(cmd, sizeof(cmd), "exec /bin/ct-probe write %s 1", ro[i]);
+		r = ct_sh(inst, cmd);
+		if (ct_field(r.out, "errno") == ENOENT && strcmp(ro[i], "/proc/sysrq-trigger") == 0) {
+			vlab_container_run_free(&r); /* no magic SysRq in this kernel */
+			continue;
+		}
+		if (ct_field(r.out, "errno") != EROFS)
+			fail_msg("write %s: errno %ld, expected EROFS", ro[i], ct_field(r.out, "errno"));
+		vlab_container_run_free(&r);
+	}
+	r = ct_sh(inst, "exec /bin/ct-probe write /sys/kernel/mm/transparent_hugepage/enabled never");
+	assert_true(ct_field(r.out, "errno") == EROFS || ct_field(r.out, "errno") == ENOENT);
+	vlab_container_run_free(&r);
+	vlab_instance_free(inst);
+}
+
+static void test_old_root_unreachable(void **state)
+{
+	(void)state;
+	NEED_CONTAINER();
+	char marker[64];
+	snprintf(marker, sizeof(marker), "/tmp/vlab-ct-marker-%d", (int)getpid());
+	int fd = open(marker, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	struct vlab_instance *inst = ct_must_start("oldroot", NULL);
+	char cmd[160];
+	snprintf(cmd, sizeof(cmd), "exec /bin/ct-probe escape %s", marker);
+	struct vlab_container_run r = ct_sh(inst, cmd);
+	assert_non_null(strstr(r.out, "chroot 0")); /* CAP_SYS_CHROOT is kept, as in Docker */
+	assert_non_null(strstr(r.out, "marker absent"));
+	vlab_container_run_free(&r);
+	/* The mount table holds the container's filesystems only: the root
+	 * is the overlay and no mount of the host's root is left. */
+	r = ct_sh(inst, "head -1 /proc/self/mountinfo | sed 's/.* - //' | cut -d' ' -f1; "
+			"sed 's/.* - //' /proc/self/mountinfo | cut -d' ' -f1 | sort -u | tr '\\n' ' '");
+	assert_true(!strncmp(r.out, "overlay\n", 8));
+	char *types = strchr(r.out, '\n') + 1;
+	for (char *t = strtok(types, " \n"); t; t = strtok(NULL, " \n"))
+		if (strcmp(t, "overlay") && strcmp(t, "tmpfs") && strcmp(t, "devtmpfs") &&
+		    strcmp(t, "devpts") && strcmp(t, "mqueue") && strcmp(t, "proc") &&
+		    strcmp(t, "sysfs") && strcmp(t, "cgroup") && strcmp(t, "cgroup2"))
+			fail_msg("a %s mount is visible in the container", t);
+	vlab_container_run_free(&r);
+	vlab_instance_free(inst);
+	unlink(marker);
+}
+
+/* The descriptors of pid, as "N->target" lines sorted by N. */
+static int list_fds(pid_t pid, char targets[][128], int max)
+{
+	char dir[64];
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(dir);
+	if (!d)
+		return -1;
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d));) {
+		if (e->d_name[0] == '.')
+			continue;
+		int fd = atoi(e->d_name);
+		if (fd < max) {
+			char p[128];
+			snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+			ssize_t l = readlink(p, targets[fd], 127);
+			targets[fd][l > 0 ? l : 0] = '\0';
+		}
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static void test_only_expected_fds(void **state)
+{
+	(void)state;
+	NEED_CONTAINER();
+	struct vlab_instance *inst = ct_must_start("fds", NULL);
+	pid_t init = (pid_t)atoi(vlab_instance_attr(inst, "init_pid"));
+	char t[16][128];
+	/* The init: stdio on /dev/null, nothing else. */
+	assert_int_equal(list_fds(init, t, 16), 3);
+	for (int i = 0; i < 3; i++)
+		assert_string_equal(t[i], "/dev/null");
+	/* The program: the control channel on 0 and 1, the console on 2. */
+	char p[96], kids[64] = "";
+	snprintf(p, sizeof(p), "/proc/%d/task/%d/children", (int)init, (int)init);
+	FILE *f = fopen(p, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(kids, sizeof(kids), f));
+	fclose(f);
+	pid_t prog = (pid_t)atoi(kids);
+	assert_true(prog > 0);
+	assert_int_equal(list_fds(prog, t, 16), 3);
+	assert_non_null(strstr(t[0], "socket:"));
+	assert_string_equal(t[0], t[1]);
+	assert_non_null(strstr(t[2], "socket:"));
+	assert_string_not_equal(t[2], t[0]);
+	vlab_instance_free(inst);
+}
+
+static void test_exec_and_tty(void **state)
+{
+	(void)state;
+	NEED_CONTAINER();
+	struct vlab_instance *inst = ct_must_start("exec", (const char *[]){"hostname=inside", NULL});
+	struct vlab_container_run r = ct_sh(inst, "hostname; echo err >&2; exit 3");
+	assert_true(WIFEXITED(r.status));
+	assert_int_equal(WEXITSTATUS(r.status), 3);
+	assert_string_equal(r.out, "inside\n");
+	assert_string_equal(r.errout, "err\n");
+	vlab_container_run_free(&r);
+
+	char *missing[] = {"/bin/nonexistent", NULL};
+	struct vlab_err err = {0};
+	assert_int_equal(vlab_container_run(inst, missing, NULL, 5000, &r, &err), -1);
+	assert_non_null(strstr(err.msg, "/bin/nonexistent"));
+	assert_int_equal(err.code, ENOENT);
+	vlab_container_run_free(&r);
+
+	/* An interactive shell on a terminal of the container's own devpts. */
+	struct vlab_container_exec x;
+	char *sh[] = {"/bin/sh", NULL};
+	if (vlab_container_exec_start(inst, sh, NULL, &x, &err) < 0)
+		fail_msg("exec tty: %s", err.msg);
+	assert_true(x.pty >= 0);
+	const char *in = "tty; echo $((6*7)); exit 5\n";
+	assert_int_equal(write(x.pty, in, strlen(in)), (ssize_t)strlen(in));
+	char out[4096] = "";
+	size_t len = 0;
+	uint64_t deadline = vlab_now_ns() + 5000000000ull;
+	while (!strstr(out, "42\r\n") && vlab_now_ns() < deadline && len < sizeof(out) - 1) {
+		struct pollfd pfd = {.fd = x.pty, .events = POLLIN};
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		ssize_t n = read(x.pty, out + len, sizeof(out) - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		out[len] = '\0';
+	}
+	assert_non_null(strstr(out, "/dev/pts/0"));
+	assert_non_null(strstr(out, "42\r\n"));
+	int st;
+	assert_int_equal(vlab_container_exec_wait(&x, 5000, &st, &err), 0);
+	assert_int_equal(WEXITSTATUS(st), 5);
+	vlab_container_exec_close(&x);
+	vlab_instance_free(inst);
+}
+
+static void test_stop_grace_then_kill_no_leftovers(void **state)
+{
+	(void)state;
+	NEED_CONTAINER();
+	/* Deaf to SIGTERM: the runtime kills it after stop_grace. */
+	struct vlab_instance *inst = ct_must_start(
+		"deaf", (const char *[]){"stop_grace=300ms",
+					 "sh=trap '' TERM; echo READY x; while :; do sleep 1; done",
+					 NULL});
+	char cg[PATH_MAX], layer[PATH_MAX];
+	snprintf(cg, sizeof(cg), "%s", vlab_instance_attr(inst, "cgroup.memory"));
+	snprintf(layer, sizeof(layer), "%s", vlab_instance_attr(inst, "layer.upper"));
+	assert_true(ct_path_exists(cg) && ct_path_exists(layer));
+	struct vlab_err err = {0};
+	uint64_t t0 = vlab_now_ns();
+	assert_int_equal(vlab_instance_stop(inst, 5000, &err), 0);
+	uint64_t took = vlab_now_ns() - t0;
+	assert_true(took >= 250000000ull && took < 4000000000ull);
+	/* The runtime ended by itself, reporting the init's SIGKILL. */
+	assert_true(WIFEXITED(vlab_instance_exit_status(inst)));
+	assert_int_equal(WEXITSTATUS(vlab_instance_exit_status(inst)), 128 + SIGKILL);
+	assert_false(ct_path_exists(cg));
+	assert_false(ct_path_exists(layer));
+	vlab_instance_free(inst);
+
+	/* A polite program stops on SIGTERM, well before the grace ends. */
+	inst = ct_must_start("polite", (const char *[]){"stop_grace=5s", NULL});
+	t0 = vlab_now_ns();
+	assert_int_equal(vlab_instance_stop(inst, 8000, &err), 0);
+	assert_true(vlab_now_ns() - t0 < 2000000000ull);
+	assert_int_equal(WEXITSTATUS(vlab_instance_exit_status(inst)), 128 + SIGTERM);
+	vlab_instance_free(inst);
+}
+
+static void test_runtime_sigkill_leaves_nothing(void **state)
+{
+	(void)state;
+	NEED_CONTAINER();
+	struct vlab_instance *inst = ct_must_start("killed", NULL);
+	pid_t init = (pid_t)atoi(vlab_instance_attr(inst, "init_pid"));
+	char cg[PATH_MAX], cgpids[PATH_MAX], layer[PATH_MAX];
+	snprintf(cg, sizeof(cg), "%s", vlab_instance_attr(inst, "cgroup.memory"));
+	snprintf(cgpids, sizeof(cgpids), "%s", vlab_instance_attr(inst, "cgroup.pids"));
+	snprintf(layer, sizeof(layer), "%s", vlab_instance_attr(inst, "layer.upper"));
+	/* A second process inside, started through exec. */
+	struct vlab_container_exec x;
+	struct vlab_err err = {0};
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	char *sleeper[] = {"/bin/sleep", "1000", NULL};
+	assert_int_equal(vlab_container_exec_start(inst, sleeper, (int[]){nul, nul, nul}, &x, &err), 0);
+	close(nul);
+	assert_int_equal(kill(vlab_instance_pid(inst), SIGKILL), 0);
+	assert_true(ct_wait_gone(init, 3000));
+	/* Nothing of the container runs: its cgroup is empty. */
+	char procs[PATH_MAX + 16], buf[256] = "";
+	snprintf(procs, sizeof(procs), "%s/cgroup.procs", cgpids);
+	for (int i = 0; i < 300; i++) {
+		int fd = open(procs, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : 0;
+		if (fd >= 0)
+			close(fd);
+		buf[n > 0 ? n : 0] = '\0';
+		if (!buf[0])
+			break;
+		usleep(10000);
+	}
+	assert_string_equal(buf, "");
+	vlab_container_exec_close(&x);
+	vlab_instance_free(inst);
+
+	/* The next container's runtime sweeps the leftovers of the dead one. */
+	struct vlab_instance *next = ct_must_start("next", NULL);
+	int gone = 0;
+	for (int i = 0; i < 300 && !gone; i++) {
+		gone = !ct_path_exists(cg) && !ct_path_exists(cgpids) && !ct_path_exists(layer);
+		if (!gone)
+			usleep(10000);
+	}
+	assert_true(gone);
+	vlab_instance_free(next);
+}
+
+static void test_refuses_symlinked_rootfs(void **state)
+{
+	(void)state;
+	NEED_CONTAINER();
+	char dir[] = "/tmp/vlab-ct-badroot-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char p[128];
+	snprintf(p, sizeof(p), "%s/proc", dir);
+	assert_int_equal(symlink("/etc", p), 0);
+	struct vlab_err err = {0};
+	char kv[160];
+	snprintf(kv, sizeof(kv), "rootfs=%s", dir);
+	assert_null(ct_start_kv("badroot", (const char *[]){kv, "program=/bin/true", NULL}, &err));
+	assert_int_equal(err.code, ELOOP);
+	assert_non_null(strstr(err.msg, "/proc is a symbolic link"));
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/dev", dir);
+	assert_int_equal(mkdir(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/dev/null", dir);
+	assert_int_equal(symlink("/etc/shadow", p), 0);
+	assert_null(ct_start_kv("badroot", (const char *[]){kv, "program=/bin/true", NULL}, &err));
+	assert_non_null(strstr(err.msg, "/dev/null is a symbolic link"));
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/dev", dir);
+	rmdir(p);
+	rmdir(dir);
+}
+
+static void test_phases_and_attributes(void **state)
+{
+	(void)state;
+	NEED_CONTAINER();
+	struct vlab_instance *inst = ct_must_start("phases", NULL);
+	const struct vlab_phase *ph;
+	size_t n = vlab_instance_phases(inst, &ph);
+	static const char *const want[] = {"spawn", "clone", "cgroup", "mounts", "seccomp", "exec"};
+	for (size_t w = 0; w < sizeof(want) / sizeof(want[0]); w++) {
+		int found = 0;
+		for (size_t i = 0; i < n; i++)
+			found |= !strcmp(ph[i].name, want[w]);
+		if (!found)
+			fail_msg("no startup phase '%s'", want[w]);
+	}
+	for (size_t i = 0; i < n; i++)
+		assert_true(ph[i].ns <= vlab_instance_startup_ns(inst));
+	assert_string_equal(vlab_instance_attr(inst, "emulated"), "no");
+	assert_non_null(vlab_instance_attr(inst, "cgroup.memory"));
+	assert_non_null(vlab_instance_attr(inst, "cgroup.pids"));
+	assert_non_null(vlab_instance_attr(inst, "cgroup.cpu"));
+	/* The image size arrives once the container runs. */
+	int got = 0;
+	for (int i = 0; i < 200 && !got; i++) {
+		vlab_instance_pump(inst, NULL);
+		got = vlab_instance_attr(inst, "image_bytes") != NULL;
+		if (!got)
+			usleep(10000);
+	}
+	assert_true(got);
+	assert_true(atoll(vlab_instance_attr(inst, "image_bytes")) > 1000000);
+	vlab_instance_free(inst);
+}
+
+static void test_the_agent_from_the_image(void **state)
+{
+	(void)state;
+	NEED_CONTAINER();
+	char agent[PATH_MAX];
+	struct vlab_err err = {0};
+	if (vlab_image_path(VLAB_IMAGE_ROOTFS, agent, sizeof(agent) - 20, &err) < 0)
+		fail_msg("%s", err.msg);
+	strcat(agent, "/bin/vlab-agent");
+	if (access(agent, X_OK) != 0)
+		VTEST_SKIP("the image is not built (make images): %s", agent);
+	/* No rootfs, program or sh: the built image and its agent. */
+	struct vlab_spec spec;
+	struct vlab_instance *inst = NULL;
+	assert_int_equal(vlab_spec_init(&spec, "container", "agent", &err), 0);
+	assert_int_equal(vlab_spec_set(&spec, "memory", "96M", &err), 0);
+	assert_int_equal(vlab_instance_create(&spec, &inst, &err), 0);
+	vlab_spec_free(&spec);
+	if (vlab_instance_start(inst, &err) < 0 || vlab_instance_wait_ready(inst, 10000, &err) < 0)
+		fail_msg("agent container: %s", err.msg);
+	assert_true(!strncmp(vlab_instance_ready_line(inst), "READY vlab-agent/1 ", 19));
+	const char *resp;
+	assert_int_equal(vlab_instance_request(inst, "sysinfo", &resp, 5000, &err), 0);
+	assert_non_null(strstr(resp, "hostname=agent "));
+	assert_non_null(strstr(resp, " pid=2 "));
+	/* the limit is visible inside, through the container's own cgroups */
+	assert_non_null(strstr(resp, "mem_limit_bytes=100663296"));
+	assert_int_equal(vlab_instance_stop(inst, 3000, &err), 0);
+	vlab_instance_free(inst);
+}
+
+int main(void)
+{
+	skip_reason = ct_cannot_run(1);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hostname_and_pid1),
+		cmocka_unit_test(test_pids_limit_fork_bomb),
+		cmocka_unit_test(test_memory_oom),
+		cmocka_unit_test(test_cpu_quota),
+		cmocka_unit_test(test_seccomp_default_profile),
+		cmocka_unit_test(test_seccomp_lab_rules),
+		cmocka_unit_test(test_capabilities_and_nnp),
+		cmocka_unit_test(test_masked_and_readonly_paths),
+		cmocka_unit_test(test_old_root_unreachable),
+		cmocka_unit_test(test_only_expected_fds),
+		cmocka_unit_test(test_exec_and_tty),
+		cmocka_unit_test(test_stop_grace_then_kill_no_leftovers),
+		cmocka_unit_test(test_runtime_sigkill_leaves_nothing),
+		cmocka_unit_test(test_refuses_symlinked_rootfs),
+		cmocka_unit_test(test_phases_and_attributes),
+		cmocka_unit_test(test_the_agent_from_the_image),
+	};
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
