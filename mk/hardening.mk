@@ -40,3 +40,47 @@ check-asan: all tests images
 	$(ASAN_ENV) VLAB_BUILD=$(ASAN_O) VLAB_SELF=$(CURDIR)/$(ASAN_O)/vlab \
 		VLAB_IMAGES=$(CURDIR)/$(O)/images VLAB_LABS=$(CURDIR)/labs tests/run.sh unit integration; rc=$$?; \
 	tests/asan/reports.sh $(ASAN_REPORTS) || rc=1; exit $$rc
+
+# ---- fuzzing (libFuzzer) ----
+#
+#   make fuzz         every target for FUZZ_SECONDS (60) each, on its committed
+#                     seeds (tests/fuzz/corpus/<name>) plus what earlier runs
+#                     found (build/fuzz/corpus/<name>); prints executions.
+#   make check-fuzz   the same for FUZZ_SMOKE_SECONDS (3) each, and every saved
+#                     crash input (tests/fuzz/regress/<name>) replayed; part of
+#                     make check.
+#   make fuzz-merge   minimises what `make fuzz` found into the committed seeds.
+#   FUZZ_TARGETS=proto,uk_elf   restricts any of them to some targets.
+#
+# Targets are tests/fuzz/fuzz_<name>.c, built with ASan+UBSan and coverage
+# into build/fuzz/ against a libvlab built the same way.
+FUZZ_O       := $(O)/fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 3
+FUZZ_TARGETS ?=
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_CFLAGS  := -O1 -g -Wno-unknown-warning-option
+
+CHECK_MORE += check-fuzz
+.PHONY: fuzz check-fuzz fuzz-merge fuzz-build
+
+# Runs inside the fuzz sub-make (O=build/fuzz, CC with fuzzer-no-link).
+$(O)/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(O)/libvlab.a $(O)/flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(VLAB_CFLAGS) -fsanitize=fuzzer -o $@ $< $(O)/libvlab.a $(VLAB_LDLIBS)
+
+fuzz-build:
+	$(MAKE) O=$(FUZZ_O) CC="$(ASAN_CC) $(SAN_FLAGS) -fsanitize=fuzzer-no-link" WERROR= \
+		CFLAGS="$(FUZZ_CFLAGS)" $(FUZZ_NAMES:%=$(FUZZ_O)/tests/fuzz/fuzz_%)
+
+FUZZ_RUN = VLAB_FUZZ_BIN=$(CURDIR)/$(FUZZ_O)/tests/fuzz VLAB_FUZZ_WORK=$(CURDIR)/$(FUZZ_O)/work \
+	VLAB_FUZZ_TARGETS=$(FUZZ_TARGETS) tests/fuzz/run.sh
+
+fuzz: fuzz-build
+	$(FUZZ_RUN) run $(FUZZ_SECONDS)
+
+check-fuzz: fuzz-build
+	$(FUZZ_RUN) run $(FUZZ_SMOKE_SECONDS)
+
+fuzz-merge: fuzz-build
+	$(FUZZ_RUN) merge
