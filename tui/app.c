@@ -51,9 +51,16 @@ static void layout(struct tui_app *app)
 	int up_h = body.h - con_h;
 	int left_w = cols >= 120 ? cols * 52 / 100 : cols * 55 / 100;
 	int right_w = cols - left_w;
-	int inst_h = up_h * 2 / 5;
-	if (inst_h < 5)
-		inst_h = 5;
+	/* The instances pane grows with its entries, leaving the metrics
+	 * pane at least 8 rows. */
+	int want = 2;
+	for (size_t i = 0; i < app->ninst; i++)
+		want += tui_inst_lines(&app->inst[i]);
+	int inst_h = want > up_h * 2 / 5 ? want : up_h * 2 / 5;
+	if (inst_h > up_h - 8)
+		inst_h = up_h - 8;
+	if (inst_h < 4)
+		inst_h = 4;
 	app->rect[TUI_P_LESSON] = (struct tui_rect){body.y, 0, up_h, left_w};
 	app->rect[TUI_P_INSTANCES] = (struct tui_rect){body.y, left_w, inst_h, right_w};
 	app->rect[TUI_P_METRICS] = (struct tui_rect){body.y + inst_h, left_w, up_h - inst_h, right_w};
@@ -175,9 +182,9 @@ static void draw_keys(struct tui_app *app)
 
 static void draw(struct tui_app *app)
 {
-	/* Laid out for another size (a resize not reported yet): again. */
-	if (app->laid_cols != COLS || app->laid_lines != LINES)
-		layout(app);
+	/* Laid out again every frame: the size may have changed unreported,
+	 * the instances pane grows with its entries (cheap arithmetic). */
+	layout(app);
 	erase();
 	if (app->too_small) {
 		char msg[128];

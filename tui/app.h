@@ -57,16 +57,16 @@ struct tui_inst {
 	int scroll; /* console lines up from the bottom */
 	struct tui_procstat ps;
 	int ps_ok;
-	/* exits (or hypercalls) per second by reason, busiest first */
+	/* VM exits and unikernel hypercalls per second by reason, busiest
+	 * first (engines/counters.h names: "exit.io", "hc.poll") */
 	struct vlab_counter prev[VLAB_COUNTERS_MAX];
 	size_t nprev;
 	uint64_t prev_ns;
-	struct {
-		char name[VLAB_COUNTER_NAME];
+	struct tui_rate {
+		char name[VLAB_COUNTER_NAME]; /* without its prefix: "io", "poll" */
 		double rate;
-		uint64_t total;
-	} top[TUI_TOP_EXITS];
-	size_t ntop;
+	} exits[TUI_TOP_EXITS], hcalls[TUI_TOP_EXITS];
+	size_t nexits, nhcalls;
 	uint64_t exits_total;
 };
 
@@ -162,6 +162,8 @@ void tui_close_lab(struct tui_app *app);
 int tui_lab_events(struct tui_app *app);
 /* Samples live CPU, memory and exit rates of every instance. */
 void tui_sample(struct tui_app *app);
+/* Lines the instances pane would like for entry ti. */
+int tui_inst_lines(const struct tui_inst *ti);
 /* Whether an instance is still starting or running. */
 int tui_any_running(const struct tui_app *app);
 /* Scans the shipped and the student's lab folders for the picker. */

@@ -47,7 +47,7 @@ whole_lab() { # cols rows
 	echo "latency: keystroke to redraw while an instance boots ($s, load $(cut -d' ' -f1 /proc/loadavg)): min $LAT_MIN_MS ms, median $LAT_MEDIAN_MS ms, p90 $LAT_P90_MS ms, max $LAT_MAX_MS ms (20 keys, tmux control client)"
 	awk "BEGIN { exit !($LAT_MEDIAN_MS < 50) }" && ok "$s: median latency under 50 ms while booting" ||
 		bad "$s: median latency $LAT_MEDIAN_MS ms while booting"
-	expect "$s: the slow instance is ready" "ready in" 20
+	expect "$s: the slow instance is ready" "slow running" 20
 	keys n r
 	expect "$s: the chart appears" "startup (ms" 15
 	keys n
@@ -96,7 +96,7 @@ tmx resize-window -t t -x 50 -y 14
 expect "resize: too small is said plainly" "needs at least 60x16"
 tmx resize-window -t t -x 80 -y 24
 expect "resize: back at 80x24" "Step 2/6"
-expect "resize: the run went on and finished" "ready in" 20
+expect "resize: the run went on and finished" "slow running" 20
 keys q y
 wait_exit 15
 check_restored "after resizes"
