@@ -35,13 +35,13 @@ trap 'rm -rf "$TMP"' EXIT
 row() { # name min median max base_median
 	local ratio=""
 	[ -n "${5:-}" ] && ratio=$(awk -v a="$3" -v b="$5" 'BEGIN { if (b > 0) printf "x%.2f", a / b }')
-	printf '  %-28s %10.2f %10.2f %10.2f   %s\n' "$1" "$2" "$3" "$4" "$ratio"
+	printf '  %-32s %10.2f %10.2f %10.2f   %s\n' "$1" "$2" "$3" "$4" "$ratio"
 }
-skip() { printf '  %-28s skipped: %s\n' "$1" "$2"; }
+skip() { printf '  %-32s skipped: %s\n' "$1" "$2"; }
 header() {
 	echo
 	echo "== $1 (ms; $RUNS runs after 1 warm-up)"
-	printf '  %-28s %10s %10s %10s   %s\n' "" min median max "median / vlab's"
+	printf '  %-32s %10s %10s %10s   %s\n' "" min median max "median / vlab's"
 }
 
 # vlab's own startup for an engine: sets OURS="min median max" or prints
@@ -65,7 +65,7 @@ ours() { # label engine [--opt ...]
 	ok*)
 		read -r _ min med max title <<<"$verdict"
 		OURS="$min $med $max"
-		row "$label ($title)" $OURS "$med"
+		row "vlab $title" $OURS "$med"
 		;;
 	*)
 		skip "$label" "$verdict"
