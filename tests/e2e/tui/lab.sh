@@ -172,4 +172,12 @@ sleep 0.5
 left=""
 for k in $kids; do kill -0 "$k" 2>/dev/null && left="$left $k($(tr '\0' ' ' </proc/$k/cmdline 2>/dev/null | cut -c1-60))"; done
 [ -z "$left" ] && ok "SIGTERM: no instance left running" || bad "SIGTERM: still running:$left"
+# Terminals vlab cannot drive: said plainly, with the way out.
+out=$("$VLAB" </dev/null 2>&1); rc=$?
+[ $rc = 2 ] && grep -q -- "--headless" <<<"$out" && ok "no terminal: status 2, points to --headless" ||
+	bad "no terminal: status $rc: $out"
+tui_start 80 24 $(envs TERM=dumb) -- "$VLAB"
+wait_exit 10
+[ "$TUI_RC" = 4 ] && screen | grep -q "cannot move the cursor" && ok "TERM=dumb: status 4, says why" ||
+	bad "TERM=dumb: status $TUI_RC"
 tui_done
