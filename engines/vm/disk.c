@@ -3,9 +3,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 int vm_disk_create(const char *path, uint64_t size, enum vm_disk_alloc alloc, struct vlab_err *err)
@@ -87,4 +89,64 @@ int vm_disk_open(const char *path, int readonly, uint64_t *size, struct vlab_err
 fail:
 	close(fd);
 	return -1;
+}
+
+/* ---- the live allocation counter ---- */
+
+static void publish_alloc(struct vm_disk_watch *w)
+{
+	struct stat st;
+	if (fstat(w->fd, &st) == 0)
+		__atomic_store_n(&w->cs->c[w->id].value, (uint64_t)st.st_blocks * 512,
+				 __ATOMIC_RELAXED);
+}
+
+static void *watch_main(void *arg)
+{
+	struct vm_disk_watch *w = arg;
+	struct timespec ts = {.tv_sec = 0, .tv_nsec = VM_DISK_WATCH_MS * 1000000L};
+	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+		publish_alloc(w);
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+int vm_disk_watch_start(struct vm_disk_watch *w, const char *path, struct vlab_counters *cs,
+			struct vlab_err *err)
+{
+	memset(w, 0, sizeof(*w));
+	w->fd = -1;
+	if (!cs)
+		return 0; /* nobody to tell */
+	w->cs = cs;
+	w->id = vlab_counters_id(cs, "disk.alloc_bytes");
+	if (w->id < 0)
+		return 0; /* the counter table is full: the counter is not kept */
+	w->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (w->fd < 0)
+		return vlab_err_set(err, errno, "watch disk %s", path);
+	publish_alloc(w);
+	int r = pthread_create(&w->thread, NULL, watch_main, w);
+	if (r != 0) {
+		close(w->fd);
+		w->fd = -1;
+		return vlab_err_set(err, r, "watch disk %s: start a thread", path);
+	}
+	w->running = 1;
+	return 0;
+}
+
+void vm_disk_watch_stop(struct vm_disk_watch *w)
+{
+	if (w->running) {
+		__atomic_store_n(&w->stop, 1, __ATOMIC_RELEASE);
+		pthread_join(w->thread, NULL);
+		w->running = 0;
+	}
+	if (w->fd >= 0) {
+		publish_alloc(w);
+		close(w->fd);
+		w->fd = -1;
+	}
 }

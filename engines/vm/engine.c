@@ -164,8 +164,13 @@ static int vm_serve(const struct vlab_spec *spec, struct vlab_child *child, stru
 	    child, "image_bytes", "%llu",
 	    (unsigned long long)(file_bytes(cfg.kernel) + file_bytes(cfg.initrd) + alloc));
 
+	/* The disk's allocation, live: a sparse disk grows as the guest writes. */
+	struct vm_disk_watch watch = {.fd = -1};
+	if (cfg.disk[0] && vm_disk_watch_start(&watch, cfg.disk, child->counters, err) < 0)
+		goto out;
 	rc = be == VM_BACKEND_KVM ? vm_kvm_serve(&cfg, &host, child, err)
 				  : vm_tcg_serve(&cfg, &host, child, err);
+	vm_disk_watch_stop(&watch);
 	if (rc < 0)
 		vlab_err_prefix(err, "vm %s (%s)", cfg.name, be == VM_BACKEND_KVM ? "kvm" : "tcg");
 	if (cfg.disk[0] && vm_disk_stat(cfg.disk, NULL, &alloc, NULL) == 0)

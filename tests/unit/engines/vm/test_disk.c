@@ -99,6 +99,51 @@ static void test_open_checks(void **state)
 	assert_int_equal(err.code, ENOENT);
 }
 
+/* The live counter follows the file as it fills, while it fills. */
+static void test_watch_follows_writes(void **state)
+{
+	(void)state;
+	char p[128];
+	struct vlab_err err = {0};
+	struct vlab_counters *cs = calloc(1, sizeof(*cs));
+	assert_non_null(cs);
+	vlab_counters_init(cs);
+	path(p, sizeof(p), "watched.img");
+	assert_int_equal(vm_disk_create(p, 16 << 20, VM_DISK_DYNAMIC, &err), 0);
+	struct vm_disk_watch w;
+	assert_int_equal(vm_disk_watch_start(&w, p, cs, &err), 0);
+	assert_true(vlab_counters_get(cs, "disk.alloc_bytes") < (1 << 20));
+
+	int fd = open(p, O_WRONLY);
+	assert_true(fd >= 0);
+	static char block[1 << 20];
+	memset(block, 0x5a, sizeof(block));
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pwrite(fd, block, sizeof(block), (off_t)i << 21), sizeof(block));
+	assert_int_equal(fsync(fd), 0);
+	uint64_t seen = 0;
+	for (int i = 0; i < 50 && seen < (4u << 20); i++) { /* refreshed while running */
+		usleep(VM_DISK_WATCH_MS * 100);
+		seen = vlab_counters_get(cs, "disk.alloc_bytes");
+	}
+	assert_true(seen >= (4u << 20));
+	assert_true(seen < (16u << 20)); /* only what was written */
+
+	assert_int_equal(pwrite(fd, block, sizeof(block), 12 << 20), sizeof(block));
+	assert_int_equal(fsync(fd), 0);
+	close(fd);
+	vm_disk_watch_stop(&w); /* publishes a last figure */
+	assert_true(vlab_counters_get(cs, "disk.alloc_bytes") >= (5u << 20));
+	assert_int_equal(w.fd, -1);
+	vm_disk_watch_stop(&w); /* twice is harmless */
+
+	path(p, sizeof(p), "missing.img");
+	assert_int_equal(vm_disk_watch_start(&w, p, cs, &err), -1);
+	assert_int_equal(err.code, ENOENT);
+	vm_disk_watch_stop(&w);
+	free(cs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -106,6 +151,7 @@ int main(void)
 	    cmocka_unit_test(test_fixed_is_allocated),
 	    cmocka_unit_test(test_create_refuses),
 	    cmocka_unit_test(test_open_checks),
+	    cmocka_unit_test(test_watch_follows_writes),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
