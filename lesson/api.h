@@ -6,6 +6,8 @@
  *                   userdata over engines/engine.h
  *   api_misc.c      vlab.print, chart, record, measurements, compare, skip,
  *                   available, engines, sleep
+ *   api_measure.c   inst:footprint(), vlab.doctor(), vlab.bench{}: the host's
+ *                   own measurements (metrics/, the doctor's KVM loop)
  *
  * The binding holds no engine logic: options go to the engine as spec
  * key/values, which the engine validates; agent requests go through
@@ -92,5 +94,7 @@ struct vlab_instance *lesson_api_instance(lua_State *L, int idx);
 /* ---- the rest (api_misc.c) ---- */
 void lesson_api_open_misc(lua_State *L, int vlab);
 void lesson_api_open_lab(lua_State *L, int vlab);
+/* (api_measure.c) After lesson_api_open_instances(). */
+void lesson_api_open_measure(lua_State *L, int vlab);
 
 #endif

@@ -543,6 +543,7 @@ void lesson_api_open(lua_State *L, struct lesson_api *api)
 	lesson_api_open_lab(L, vlab);
 	lesson_api_open_instances(L, vlab);
 	lesson_api_open_misc(L, vlab);
+	lesson_api_open_measure(L, vlab);
 	lua_getfield(L, vlab, "print");
 	lua_setglobal(L, "print");
 	lua_setglobal(L, "vlab");
