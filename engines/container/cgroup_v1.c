@@ -30,6 +30,9 @@ static int v1_create(struct ct_cgroup *cg, const struct ct_limits *lim, struct v
 	for (int c = 0; c < CT_CG_NCTL; c++) {
 		if (!cg->mnt[c][0])
 			continue;
+		/* The cpu hierarchy only carries the quota; CPU time is cpuacct's. */
+		if (c == CT_CG_CPU && !lim->cpu && strcmp(cg->mnt[CT_CG_CPU], cg->mnt[CT_CG_CPUACCT]))
+			continue;
 		int k = first_of_mount(cg, c);
 		if (k != c) {
 			snprintf(cg->dir[c], sizeof(cg->dir[c]), "%s", cg->dir[k]);
@@ -72,14 +75,39 @@ static int v1_create(struct ct_cgroup *cg, const struct ct_limits *lim, struct v
 	return 0;
 }
 
+/* Moving another process takes the kernel's threadgroup lock, whose
+ * write side waits for an RCU grace period: milliseconds per hierarchy on a
+ * busy machine.  A single-threaded process moving itself ("0" into tasks)
+ * skips that lock. */
 static int v1_attach(struct ct_cgroup *cg, pid_t pid, struct vlab_err *err)
 {
 	char buf[32];
 	snprintf(buf, sizeof(buf), "%d", (int)pid);
 	for (int c = 0; c < CT_CG_NCTL; c++)
-		if (cg->created[c] && ct_cg_write(cg->dir[c], "cgroup.procs", buf, err) < 0)
+		if (cg->created[c] &&
+		    ct_cg_write(cg->dir[c], pid ? "cgroup.procs" : "tasks", buf, err) < 0)
 			return -1;
 	return 0;
+}
+
+static int v1_self_fds(struct ct_cgroup *cg, int fds[CT_CG_NCTL], struct vlab_err *err)
+{
+	int n = 0;
+	for (int c = 0; c < CT_CG_NCTL; c++) {
+		if (!cg->created[c])
+			continue;
+		char p[VLAB_PATH_MAX + 16];
+		snprintf(p, sizeof(p), "%s/tasks", cg->dir[c]);
+		fds[n] = open(p, O_WRONLY | O_CLOEXEC);
+		if (fds[n] < 0) {
+			int e = errno;
+			while (n > 0)
+				close(fds[--n]);
+			return vlab_err_set(err, e, "open %s", p);
+		}
+		n++;
+	}
+	return n;
 }
 
 static int v1_usage(struct ct_cgroup *cg, struct ct_usage *u, struct vlab_err *err)
@@ -95,8 +123,10 @@ static int v1_usage(struct ct_cgroup *cg, struct ct_usage *u, struct vlab_err *e
 	ct_cg_read_key(cg->dir[CT_CG_PIDS], "pids.events", "max", &u->pids_denied);
 	if (cg->dir[CT_CG_CPUACCT][0])
 		ct_cg_read_u64(cg->dir[CT_CG_CPUACCT], "cpuacct.usage", &u->cpu_ns);
-	ct_cg_read_key(cg->dir[CT_CG_CPU], "cpu.stat", "nr_throttled", &u->nr_throttled);
-	ct_cg_read_key(cg->dir[CT_CG_CPU], "cpu.stat", "throttled_time", &u->throttled_ns);
+	if (cg->dir[CT_CG_CPU][0]) {
+		ct_cg_read_key(cg->dir[CT_CG_CPU], "cpu.stat", "nr_throttled", &u->nr_throttled);
+		ct_cg_read_key(cg->dir[CT_CG_CPU], "cpu.stat", "throttled_time", &u->throttled_ns);
+	}
 	return 0;
 }
 
@@ -163,6 +193,7 @@ const struct ct_cgroup_ops ct_cgroup_v1_ops = {
 	.backend = "cgroup-v1",
 	.create = v1_create,
 	.attach = v1_attach,
+	.self_fds = v1_self_fds,
 	.usage = v1_usage,
 	.watch_oom = v1_watch_oom,
 	.ack_oom = v1_ack_oom,

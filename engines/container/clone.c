@@ -2,7 +2,8 @@
  * namespaces, and the setup conversation with the runtime.
  *
  * clone3() makes the init in new pid, mount, uts, ipc and net namespaces
- * (and a user namespace in rootless mode), returning a pidfd.  The cgroup
+ * (and a user namespace in rootless mode), returning a pidfd; on cgroup v2
+ * directly inside its cgroup (CLONE_INTO_CGROUP).  The cgroup
  * namespace comes later, once the runtime has moved the init into its
  * cgroup, so that the container sees that cgroup as its root.  The two
  * sides talk over a SOCK_SEQPACKET pair (one message each way per step):
@@ -10,9 +11,10 @@
  *   runtime                          init
  *   clone ----------------------->   mount namespace private, overlay,
  *   uid/gid maps (user namespace)    /proc /dev /sys, pivot_root,
- *   cgroup: create, attach           hostname, loopback
+ *   cgroup: create (v1)              hostname, loopback
  *   seccomp filter: compile
- *   GO + filter ------------------>  cgroup namespace, capabilities,
+ *   GO + filter + cgroup fds ----->  moves itself into its cgroups (v1),
+ *                                    cgroup namespace, capabilities,
  *                                    no_new_privs, seccomp
  *        <-------------------------- seccomp listener (SCM_RIGHTS)
  *        <-------------------------- error, or end of file at exec */
@@ -168,14 +170,29 @@ int ct_write_idmaps(const struct ct_runtime *rt, struct vlab_err *err)
 	return write_file(path, map, err);
 }
 
-int ct_msg_send_go(int fd, const struct ct_seccomp *sc, struct vlab_err *err)
+int ct_msg_send_go(int fd, const struct ct_seccomp *sc, const int *fds, int nfds,
+		   struct vlab_err *err)
 {
 	char head[2] = {CT_MSG_GO, sc->notify ? '1' : '0'};
 	struct iovec iov[2] = {
 		{.iov_base = head, .iov_len = 2},
 		{.iov_base = sc->bpf, .iov_len = sc->bpf ? sc->bpf_len * CT_BPF_INSN : 0},
 	};
+	union {
+		char b[CMSG_SPACE(sizeof(int) * CT_CG_NCTL)];
+		struct cmsghdr align;
+	} u;
 	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+	if (nfds > 0) {
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.b;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+	}
 	ssize_t n;
 	do
 		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
@@ -186,19 +203,44 @@ int ct_msg_send_go(int fd, const struct ct_seccomp *sc, struct vlab_err *err)
 }
 
 /* Waits for the runtime's GO, which carries the compiled seccomp filter
- * (into buf); anything else ends the init. */
+ * (into buf) and the cgroup descriptors to move ourselves in with;
+ * anything else ends the init. */
 static int wait_go(int fd, char *buf, size_t cap, struct ct_seccomp *sc, struct vlab_err *err)
 {
+	union {
+		char b[CMSG_SPACE(sizeof(int) * CT_CG_NCTL)];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = {.iov_base = buf, .iov_len = cap};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
+			    .msg_controllen = sizeof(u.b)};
 	ssize_t n;
 	do
-		n = recv(fd, buf, cap, MSG_TRUNC);
+		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return vlab_err_set(err, errno, "wait for the runtime");
 	if (n == 0)
 		return vlab_err_set(err, EPIPE, "the runtime went away during setup");
-	if ((size_t)n > cap || n < 2 || buf[0] != CT_MSG_GO || (n - 2) % CT_BPF_INSN)
-		return vlab_err_set(err, EPROTO, "unexpected setup message");
+	int rc = 0;
+	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || n < 2 || buf[0] != CT_MSG_GO ||
+	    (n - 2) % CT_BPF_INSN)
+		rc = vlab_err_set(err, EPROTO, "unexpected setup message");
+	/* Into the cgroups: a process moving itself is cheap (cgroup_v1.c). */
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int f;
+			memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (rc == 0 && write(f, "0", 1) != 1)
+				rc = vlab_err_set(err, errno, "move into the container's cgroup");
+			close(f);
+		}
+	}
+	if (rc < 0)
+		return -1;
 	sc->notify = buf[1] == '1';
 	sc->bpf = n > 2 ? buf + 2 : NULL;
 	sc->bpf_len = (size_t)(n - 2) / CT_BPF_INSN;
@@ -246,7 +288,7 @@ static void child_main(struct ct_runtime *rt, int fd)
 		vlab_err_set(&err, errno, "new cgroup namespace");
 		goto fail;
 	}
-	if (!cfg->rootless && ct_cgroup_mount_inside(&rt->cg, &err) < 0)
+	if (!cfg->rootless && ct_cgroup_mount_inside(&rt->cg, cfg->cpu != 0, &err) < 0)
 		goto fail;
 	if (ct_caps_apply(ct_caps_effective(cfg), &err) < 0)
 		goto fail;
@@ -273,6 +315,9 @@ fail:
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
 #endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
 
 int ct_clone_init(struct ct_runtime *rt, struct vlab_err *err)
 {
@@ -288,7 +333,17 @@ int ct_clone_init(struct ct_runtime *rt, struct vlab_err *err)
 		.pidfd = (uint64_t)(uintptr_t)&pidfd,
 		.exit_signal = SIGCHLD,
 	};
+	/* cgroup v2: born in its cgroup, no migration afterwards. */
+	if (rt->cg_clone_fd >= 0) {
+		ca.flags |= CLONE_INTO_CGROUP;
+		ca.cgroup = (uint64_t)rt->cg_clone_fd;
+	}
 	long pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	rt->cg_in = pid >= 0 && rt->cg_clone_fd >= 0;
+	if (pid < 0 && rt->cg_clone_fd >= 0 && errno != ENOSYS) {
+		ca.flags &= ~(uint64_t)CLONE_INTO_CGROUP; /* then the runtime moves it */
+		pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	}
 	if (pid < 0 && errno == ENOSYS) {
 		pid = syscall(SYS_clone, (unsigned long)flags | SIGCHLD, 0, 0, 0, 0);
 		if (pid > 0)

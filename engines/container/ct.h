@@ -92,8 +92,13 @@ struct ct_cgroup_ops {
 	const char *backend; /* "cgroup-v1", "cgroup-v2" */
 	/* Makes the container's cgroup(s) and writes the limits. */
 	int (*create)(struct ct_cgroup *cg, const struct ct_limits *lim, struct vlab_err *err);
-	/* Moves pid in. */
+	/* Moves pid in; pid 0: the calling (single-threaded) process, which
+	 * on v1 is the cheap way (see ct_cg_self_fds). */
 	int (*attach)(struct ct_cgroup *cg, pid_t pid, struct vlab_err *err);
+	/* Descriptors through which a process moves itself in by writing
+	 * "0" (v1: each hierarchy's tasks file); returns how many (v2: 0,
+	 * clone3 puts the init in with CLONE_INTO_CGROUP instead). */
+	int (*self_fds)(struct ct_cgroup *cg, int fds[CT_CG_NCTL], struct vlab_err *err);
 	int (*usage)(struct ct_cgroup *cg, struct ct_usage *u, struct vlab_err *err);
 	/* A descriptor that becomes readable when an OOM event happens; the
 	 * caller drains it with ack_oom().  -1 with err when unsupported. */
@@ -131,7 +136,7 @@ int ct_cgroup_find(struct ct_cgroup *cg, const char *mountinfo, const char *tag,
 		   struct vlab_err *err);
 /* In the container, after its cgroup namespace: its own cgroups, read-only,
  * at /sys/fs/cgroup (as Docker shows them). */
-int ct_cgroup_mount_inside(const struct ct_cgroup *cg, struct vlab_err *err);
+int ct_cgroup_mount_inside(const struct ct_cgroup *cg, int cpu_quota, struct vlab_err *err);
 /* Removes cgroups under <mount>/vlab whose owner is gone. */
 int ct_cgroup_sweep(struct vlab_err *err);
 
@@ -187,7 +192,7 @@ struct ct_layer {
 	char dir[VLAB_PATH_MAX];   /* <runtime dir>/ct/<tag> */
 	char upper[VLAB_PATH_MAX]; /* the container layer */
 	char work[VLAB_PATH_MAX];
-	char merged[VLAB_PATH_MAX];
+	char merged[VLAB_PATH_MAX]; /* where the overlay is mounted: dir itself */
 };
 
 /* Refuses an image whose /proc, /dev, /sys or /dev/null is a symlink or
@@ -238,6 +243,8 @@ struct ct_runtime {
 	char tag[128];
 	pid_t init_pid;
 	int init_pidfd;
+	int cg_clone_fd; /* v2: the cgroup folder for CLONE_INTO_CGROUP, else -1 */
+	int cg_in;       /* the init was born in its cgroup */
 	int sync_fd; /* runtime side of the setup socket */
 	int exec_fd; /* listening socket for exec requests */
 	char exec_path[VLAB_PATH_MAX];
@@ -259,8 +266,10 @@ enum {
 	CT_MSG_NOFD = 'n',  /* init -> runtime: no listener (plain EPERM) */
 	CT_MSG_ERROR = 'e', /* either way: "errno message" then the sender ends */
 };
-/* GO, with the compiled filter as its payload (no filter: empty). */
-int ct_msg_send_go(int fd, const struct ct_seccomp *sc, struct vlab_err *err);
+/* GO, with the compiled filter as its payload (no filter: empty) and the
+ * cgroup descriptors the init writes "0" into (nfds may be 0). */
+int ct_msg_send_go(int fd, const struct ct_seccomp *sc, const int *fds, int nfds,
+		   struct vlab_err *err);
 int ct_msg_send(int fd, char type, const char *text, int pass_fd, struct vlab_err *err);
 /* Receives one message; *pass_fd gets a passed descriptor or -1.  Returns
  * the type, 0 on end of file, -1 with err. */

@@ -105,7 +105,9 @@ void ct_init_run(char *const argv[], int control_fd, int console_fd, int sync_fd
 	sigset_t all;
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
-	pid_t main_pid = fork();
+	/* vfork: no copy of the runtime's page tables for a child that
+	 * only sets up its descriptors and executes. */
+	pid_t main_pid = vfork();
 	if (main_pid < 0) {
 		struct vlab_err err;
 		vlab_err_set(&err, errno, "start the program in the container");

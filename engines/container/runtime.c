@@ -325,6 +325,9 @@ static void teardown(struct ct_runtime *rt, struct loop *lp)
 	if (rt->init_pidfd >= 0)
 		close(rt->init_pidfd);
 	rt->init_pidfd = -1;
+	if (rt->cg_clone_fd >= 0)
+		close(rt->cg_clone_fd);
+	rt->cg_clone_fd = -1;
 	if (lp) {
 		for (int i = 0; i < lp->nlisteners; i++)
 			close(lp->listeners[i]);
@@ -398,10 +401,11 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 {
 	struct ct_runtime rt;
 	struct loop lp;
+	int cg_fds[CT_CG_NCTL], ncg_fds = 0;
 	memset(&rt, 0, sizeof(rt));
 	memset(&lp, 0, sizeof(lp));
 	rt.child = child;
-	rt.init_pidfd = rt.sync_fd = rt.exec_fd = -1;
+	rt.init_pidfd = rt.sync_fd = rt.exec_fd = rt.cg_clone_fd = -1;
 	lp.rt = &rt;
 	lp.sigfd = lp.timerfd = lp.oomfd = -1;
 
@@ -435,6 +439,15 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 			       "be written in the container (build the image as yourself)",
 			       (unsigned)ist.st_uid);
 
+	struct ct_limits lim = {.memory = rt.cfg.memory, .pids = rt.cfg.pids, .cpu = rt.cfg.cpu};
+	if (!rt.cfg.rootless && rt.cg.ops == &ct_cgroup_v2_ops) {
+		/* v2: made first, the init is cloned straight into it */
+		rt.have_cg = 1;
+		if (rt.cg.ops->create(&rt.cg, &lim, err) < 0)
+			goto fail_cg;
+		rt.cg_clone_fd = open(rt.cg.dir[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		vlab_child_phase(child, "cgroup");
+	}
 	if (ct_clone_init(&rt, err) < 0)
 		goto fail;
 	vlab_child_phase(child, "clone");
@@ -443,16 +456,16 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 	close(child->console_fd);
 	if (rt.cfg.userns && ct_write_idmaps(&rt, err) < 0)
 		goto fail;
-	if (!rt.cfg.rootless) {
-		struct ct_limits lim = {.memory = rt.cfg.memory, .pids = rt.cfg.pids,
-					.cpu = rt.cfg.cpu};
+	if (!rt.cfg.rootless && !rt.have_cg) {
+		/* v1: made while the init builds its filesystem; it moves itself
+		 * in when it gets GO */
 		rt.have_cg = 1;
 		if (rt.cg.ops->create(&rt.cg, &lim, err) < 0 ||
-		    rt.cg.ops->attach(&rt.cg, rt.init_pid, err) < 0) {
-			vlab_err_prefix(err, "cgroup");
-			goto fail;
-		}
+		    (ncg_fds = rt.cg.ops->self_fds(&rt.cg, cg_fds, err)) < 0)
+			goto fail_cg;
 		vlab_child_phase(child, "cgroup");
+	} else if (rt.have_cg && !rt.cg_in && rt.cg.ops->attach(&rt.cg, rt.init_pid, err) < 0) {
+		goto fail_cg;
 	}
 	/* Compiled while the init builds its filesystem. */
 	if (rt.cfg.seccomp && ct_seccomp_build(&rt.cfg, &rt.sc, err) < 0)
@@ -464,7 +477,10 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 	}
 	/* Attributes travel before READY can. */
 	publish_start(&rt);
-	if (ct_msg_send_go(rt.sync_fd, &rt.sc, err) < 0)
+	int go = ct_msg_send_go(rt.sync_fd, &rt.sc, cg_fds, ncg_fds, err);
+	while (ncg_fds > 0)
+		close(cg_fds[--ncg_fds]);
+	if (go < 0)
 		goto fail;
 
 	if (prepare_loop(&lp, err) < 0)
@@ -504,7 +520,11 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 	ct_config_free(&rt.cfg);
 	return code;
 
+fail_cg:
+	vlab_err_prefix(err, "cgroup");
 fail:
+	while (ncg_fds > 0)
+		close(cg_fds[--ncg_fds]);
 	teardown(&rt, &lp);
 	ct_config_free(&rt.cfg);
 	return -1;
