@@ -3,21 +3,27 @@
  *
  * clone3() makes the init in new pid, mount, uts, ipc and net namespaces
  * (and a user namespace in rootless mode), returning a pidfd; on cgroup v2
- * directly inside its cgroup (CLONE_INTO_CGROUP).  The cgroup
- * namespace comes later, once the runtime has moved the init into its
- * cgroup, so that the container sees that cgroup as its root.  The two
- * sides talk over a SOCK_SEQPACKET pair (one message each way per step):
+ * directly inside its cgroup (CLONE_INTO_CGROUP), on v1 it moves itself
+ * in.  The cgroup namespace comes after that, so that the container sees
+ * its own cgroup as its root.  The two sides talk over a SOCK_SEQPACKET
+ * pair:
  *
  *   runtime                          init
- *   clone ----------------------->   mount namespace private, overlay,
- *   uid/gid maps (user namespace)    /proc /dev /sys, pivot_root,
- *   cgroup: create (v1)              hostname, loopback
- *   seccomp filter: compile
- *   GO + filter + cgroup fds ----->  moves itself into its cgroups (v1),
- *                                    cgroup namespace, capabilities,
- *                                    no_new_privs, seccomp
+ *   cgroups made, filter compiled
+ *   clone ----------------------->   moves itself into its cgroups (v1),
+ *   uid/gid maps (user namespace)    mount namespace private, overlay,
+ *   exec socket, attributes          /proc /dev /sys, pivot_root,
+ *   GO --------------------------->  hostname, loopback, cgroup namespace,
+ *                                    capabilities, no_new_privs, seccomp
  *        <-------------------------- seccomp listener (SCM_RIGHTS)
- *        <-------------------------- error, or end of file at exec */
+ *                                    (waits for GO: the ids are mapped
+ *                                    first with a user namespace, else
+ *                                    just before the program starts)
+ *        <-------------------------- error, or end of file at exec
+ *
+ * Everything the init needs is ready before the clone and inherited with
+ * its memory; on a busy machine every wait for the other side can cost a
+ * scheduler round, so the init waits once, as late as it can. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -170,81 +176,18 @@ int ct_write_idmaps(const struct ct_runtime *rt, struct vlab_err *err)
 	return write_file(path, map, err);
 }
 
-int ct_msg_send_go(int fd, const struct ct_seccomp *sc, const int *fds, int nfds,
-		   struct vlab_err *err)
+/* Waits for the runtime's GO; anything else ends the init. */
+static int wait_go(int fd, struct vlab_err *err)
 {
-	char head[2] = {CT_MSG_GO, sc->notify ? '1' : '0'};
-	struct iovec iov[2] = {
-		{.iov_base = head, .iov_len = 2},
-		{.iov_base = sc->bpf, .iov_len = sc->bpf ? sc->bpf_len * CT_BPF_INSN : 0},
-	};
-	union {
-		char b[CMSG_SPACE(sizeof(int) * CT_CG_NCTL)];
-		struct cmsghdr align;
-	} u;
-	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
-	if (nfds > 0) {
-		memset(&u, 0, sizeof(u));
-		mh.msg_control = u.b;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
-	}
-	ssize_t n;
-	do
-		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return vlab_err_set(err, errno, "send GO to the container's init");
-	return 0;
-}
-
-/* Waits for the runtime's GO, which carries the compiled seccomp filter
- * (into buf) and the cgroup descriptors to move ourselves in with;
- * anything else ends the init. */
-static int wait_go(int fd, char *buf, size_t cap, struct ct_seccomp *sc, struct vlab_err *err)
-{
-	union {
-		char b[CMSG_SPACE(sizeof(int) * CT_CG_NCTL)];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = {.iov_base = buf, .iov_len = cap};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
-			    .msg_controllen = sizeof(u.b)};
-	ssize_t n;
-	do
-		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return vlab_err_set(err, errno, "wait for the runtime");
-	if (n == 0)
+	char text[VLAB_ERR_MSG];
+	int t = ct_msg_recv(fd, text, sizeof(text), NULL, -1, err);
+	if (t == CT_MSG_GO)
+		return 0;
+	if (t == 0)
 		return vlab_err_set(err, EPIPE, "the runtime went away during setup");
-	int rc = 0;
-	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || n < 2 || buf[0] != CT_MSG_GO ||
-	    (n - 2) % CT_BPF_INSN)
-		rc = vlab_err_set(err, EPROTO, "unexpected setup message");
-	/* Into the cgroups: a process moving itself is cheap (cgroup_v1.c). */
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < k; i++) {
-			int f;
-			memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (rc == 0 && write(f, "0", 1) != 1)
-				rc = vlab_err_set(err, errno, "move into the container's cgroup");
-			close(f);
-		}
-	}
-	if (rc < 0)
-		return -1;
-	sc->notify = buf[1] == '1';
-	sc->bpf = n > 2 ? buf + 2 : NULL;
-	sc->bpf_len = (size_t)(n - 2) / CT_BPF_INSN;
-	return 0;
+	if (t > 0)
+		return vlab_err_set(err, EPROTO, "unexpected setup message '%c'", t);
+	return -1;
 }
 
 /* The init, in its new namespaces.  Never returns. */
@@ -254,17 +197,23 @@ static void child_main(struct ct_runtime *rt, int fd)
 	struct vlab_err err = {0};
 	const struct ct_config *cfg = &rt->cfg;
 	struct vlab_child *child = rt->child;
-	static char go[2 + CT_BPF_MAX * CT_BPF_INSN];
-	struct ct_seccomp sc = {0};
 
 	/* Dies with the runtime; the race before this line is caught by the
 	 * setup socket (end of file). */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* Into the cgroups first (v1): a process moving itself is cheap. */
+	for (int i = 0; i < rt->ncg_self_fds; i++) {
+		if (write(rt->cg_self_fds[i], "0", 1) != 1) {
+			vlab_err_set(&err, errno, "move into the container's cgroup");
+			goto fail;
+		}
+		close(rt->cg_self_fds[i]);
+	}
 	ct_init_rename();
 	if (cfg->userns) {
 		/* (Dumpable until then: the runtime writes our
 		 * /proc/PID/uid_map, root's when we are not dumpable.) */
-		if (wait_go(fd, go, sizeof(go), &sc, &err) < 0)
+		if (wait_go(fd, &err) < 0)
 			goto fail;
 		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
 			vlab_err_set(&err, errno, "become root in the user namespace");
@@ -282,8 +231,6 @@ static void child_main(struct ct_runtime *rt, int fd)
 	if (ct_net_loopback(&err) < 0)
 		goto fail;
 	vlab_child_phase(child, "mounts");
-	if (!cfg->userns && wait_go(fd, go, sizeof(go), &sc, &err) < 0)
-		goto fail;
 	if (unshare(CLONE_NEWCGROUP) < 0) {
 		vlab_err_set(&err, errno, "new cgroup namespace");
 		goto fail;
@@ -297,7 +244,7 @@ static void child_main(struct ct_runtime *rt, int fd)
 		goto fail;
 	}
 	if (cfg->seccomp) {
-		int lfd = ct_seccomp_load(&sc, &err);
+		int lfd = ct_seccomp_load(&rt->sc, &err);
 		if (lfd == -1)
 			goto fail;
 		if (ct_msg_send(fd, lfd >= 0 ? CT_MSG_FD : CT_MSG_NOFD, "", lfd, &err) < 0)
@@ -306,6 +253,10 @@ static void child_main(struct ct_runtime *rt, int fd)
 			close(lfd);
 		vlab_child_phase(child, "seccomp");
 	}
+	/* As late as possible: the runtime has had all this time to publish
+	 * what front ends read once the program says READY. */
+	if (!cfg->userns && wait_go(fd, &err) < 0)
+		goto fail;
 	ct_init_run(cfg->argv, child->control_fd, child->console_fd, fd, child);
 fail:
 	ct_msg_error(fd, &err);

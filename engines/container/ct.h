@@ -245,6 +245,8 @@ struct ct_runtime {
 	int init_pidfd;
 	int cg_clone_fd; /* v2: the cgroup folder for CLONE_INTO_CGROUP, else -1 */
 	int cg_in;       /* the init was born in its cgroup */
+	int cg_self_fds[CT_CG_NCTL]; /* v1: tasks files the init writes "0" into */
+	int ncg_self_fds;
 	int sync_fd; /* runtime side of the setup socket */
 	int exec_fd; /* listening socket for exec requests */
 	char exec_path[VLAB_PATH_MAX];
@@ -261,15 +263,11 @@ int ct_write_idmaps(const struct ct_runtime *rt, struct vlab_err *err);
 
 /* Messages on the setup socket (SOCK_SEQPACKET): one byte type, text. */
 enum {
-	CT_MSG_GO = 'g',    /* runtime -> init: ids mapped, cgroups joined */
+	CT_MSG_GO = 'g',    /* runtime -> init: ids mapped, attributes published */
 	CT_MSG_FD = 'f',    /* init -> runtime: seccomp listener (SCM_RIGHTS) */
 	CT_MSG_NOFD = 'n',  /* init -> runtime: no listener (plain EPERM) */
 	CT_MSG_ERROR = 'e', /* either way: "errno message" then the sender ends */
 };
-/* GO, with the compiled filter as its payload (no filter: empty) and the
- * cgroup descriptors the init writes "0" into (nfds may be 0). */
-int ct_msg_send_go(int fd, const struct ct_seccomp *sc, const int *fds, int nfds,
-		   struct vlab_err *err);
 int ct_msg_send(int fd, char type, const char *text, int pass_fd, struct vlab_err *err);
 /* Receives one message; *pass_fd gets a passed descriptor or -1.  Returns
  * the type, 0 on end of file, -1 with err. */

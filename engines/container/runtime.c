@@ -401,7 +401,6 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 {
 	struct ct_runtime rt;
 	struct loop lp;
-	int cg_fds[CT_CG_NCTL], ncg_fds = 0;
 	memset(&rt, 0, sizeof(rt));
 	memset(&lp, 0, sizeof(lp));
 	rt.child = child;
@@ -439,14 +438,26 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 			       "be written in the container (build the image as yourself)",
 			       (unsigned)ist.st_uid);
 
-	struct ct_limits lim = {.memory = rt.cfg.memory, .pids = rt.cfg.pids, .cpu = rt.cfg.cpu};
-	if (!rt.cfg.rootless && rt.cg.ops == &ct_cgroup_v2_ops) {
-		/* v2: made first, the init is cloned straight into it */
+	/* All the init will need is made before it exists: it inherits it. */
+	if (rt.cfg.seccomp && ct_seccomp_build(&rt.cfg, &rt.sc, err) < 0)
+		goto fail;
+	if (!rt.cfg.rootless) {
+		struct ct_limits lim = {.memory = rt.cfg.memory, .pids = rt.cfg.pids,
+					.cpu = rt.cfg.cpu};
 		rt.have_cg = 1;
-		if (rt.cg.ops->create(&rt.cg, &lim, err) < 0)
+		if (rt.cg.ops->create(&rt.cg, &lim, err) < 0 ||
+		    (rt.ncg_self_fds = rt.cg.ops->self_fds(&rt.cg, rt.cg_self_fds, err)) < 0) {
+			rt.ncg_self_fds = 0;
 			goto fail_cg;
-		rt.cg_clone_fd = open(rt.cg.dir[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		}
+		if (rt.cg.ops == &ct_cgroup_v2_ops)
+			rt.cg_clone_fd = open(rt.cg.dir[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		vlab_child_phase(child, "cgroup");
+	}
+	{
+		struct vlab_err e = {0};
+		if (ct_exec_listen(&rt, &e) < 0)
+			vlab_child_log(child, "exec into the container is off: %s", e.msg);
 	}
 	if (ct_clone_init(&rt, err) < 0)
 		goto fail;
@@ -454,33 +465,16 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 	/* The init has its copies; ours would keep the channels open. */
 	close(child->control_fd);
 	close(child->console_fd);
+	while (rt.ncg_self_fds > 0)
+		close(rt.cg_self_fds[--rt.ncg_self_fds]);
 	if (rt.cfg.userns && ct_write_idmaps(&rt, err) < 0)
 		goto fail;
-	if (!rt.cfg.rootless && !rt.have_cg) {
-		/* v1: made while the init builds its filesystem; it moves itself
-		 * in when it gets GO */
-		rt.have_cg = 1;
-		if (rt.cg.ops->create(&rt.cg, &lim, err) < 0 ||
-		    (ncg_fds = rt.cg.ops->self_fds(&rt.cg, cg_fds, err)) < 0)
-			goto fail_cg;
-		vlab_child_phase(child, "cgroup");
-	} else if (rt.have_cg && !rt.cg_in && rt.cg.ops->attach(&rt.cg, rt.init_pid, err) < 0) {
+	/* v2 without CLONE_INTO_CGROUP (an old kernel): moved the slow way. */
+	if (rt.cg_clone_fd >= 0 && !rt.cg_in && rt.cg.ops->attach(&rt.cg, rt.init_pid, err) < 0)
 		goto fail_cg;
-	}
-	/* Compiled while the init builds its filesystem. */
-	if (rt.cfg.seccomp && ct_seccomp_build(&rt.cfg, &rt.sc, err) < 0)
-		goto fail;
-	{
-		struct vlab_err e = {0};
-		if (ct_exec_listen(&rt, &e) < 0)
-			vlab_child_log(child, "exec into the container is off: %s", e.msg);
-	}
 	/* Attributes travel before READY can. */
 	publish_start(&rt);
-	int go = ct_msg_send_go(rt.sync_fd, &rt.sc, cg_fds, ncg_fds, err);
-	while (ncg_fds > 0)
-		close(cg_fds[--ncg_fds]);
-	if (go < 0)
+	if (ct_msg_send(rt.sync_fd, CT_MSG_GO, "", -1, err) < 0)
 		goto fail;
 
 	if (prepare_loop(&lp, err) < 0)
@@ -523,8 +517,8 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 fail_cg:
 	vlab_err_prefix(err, "cgroup");
 fail:
-	while (ncg_fds > 0)
-		close(cg_fds[--ncg_fds]);
+	while (rt.ncg_self_fds > 0)
+		close(rt.cg_self_fds[--rt.ncg_self_fds]);
 	teardown(&rt, &lp);
 	ct_config_free(&rt.cfg);
 	return -1;
