@@ -201,6 +201,7 @@ static void child_main(struct ct_runtime *rt, int fd)
 	/* Dies with the runtime; the race before this line is caught by the
 	 * setup socket (end of file). */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	vlab_child_hold(child); /* our phases go out at the program's exec */
 	/* Into the cgroups first (v1): a process moving itself is cheap. */
 	for (int i = 0; i < rt->ncg_self_fds; i++) {
 		if (write(rt->cg_self_fds[i], "0", 1) != 1) {

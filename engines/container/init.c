@@ -67,6 +67,7 @@ static void start_program(char *const argv[], int control_fd, int console_fd, in
 	fcntl(sync_fd, F_SETFD, FD_CLOEXEC);
 	fcntl(child->event_fd, F_SETFD, FD_CLOEXEC);
 	vlab_child_phase(child, "exec");
+	vlab_child_flush(child);
 	execve(argv[0], argv, (char *const *)ct_container_env);
 	vlab_err_set(&err, errno, "execute %s in the container", argv[0]);
 fail:

@@ -419,6 +419,10 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* The start-up events go out in two batches (GO, the program's
+	 * exec): every wake-up of the front end competes with the init for a
+	 * CPU. */
+	vlab_child_hold(child);
 	if (ct_config_parse(spec, &rt.cfg, err) < 0)
 		return -1;
 	if (ct_rootfs_check(rt.cfg.rootfs, err) < 0 ||
@@ -474,6 +478,7 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 		goto fail_cg;
 	/* Attributes travel before READY can. */
 	publish_start(&rt);
+	vlab_child_flush(child);
 	if (ct_msg_send(rt.sync_fd, CT_MSG_GO, "", -1, err) < 0)
 		goto fail;
 
@@ -517,6 +522,7 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 fail_cg:
 	vlab_err_prefix(err, "cgroup");
 fail:
+	vlab_child_flush(child);
 	while (rt.ncg_self_fds > 0)
 		close(rt.cg_self_fds[--rt.ncg_self_fds]);
 	teardown(&rt, &lp);
