@@ -9,21 +9,24 @@
  * pair:
  *
  *   runtime                          init
- *   cgroups made, filter compiled
- *   clone ----------------------->   moves itself into its cgroups (v1),
- *   uid/gid maps (user namespace)    mount namespace private, overlay,
- *   exec socket, attributes          /proc /dev /sys, pivot_root,
- *   GO --------------------------->  hostname, loopback, cgroup namespace,
+ *   cgroups made, filter compiled,
+ *   exec socket
+ *   clone ----------------------->   moves itself into its cgroups (v1)
+ *   (user namespace: uid/gid maps,
+ *   GO --------------------------->  then it goes on)
+ *   waits                            mount namespace private, overlay,
+ *                                    /proc /dev /sys, pivot_root,
+ *                                    hostname, loopback, cgroup namespace,
  *                                    capabilities, no_new_privs, seccomp
- *        <-------------------------- seccomp listener (SCM_RIGHTS)
- *                                    (waits for GO: the ids are mapped
- *                                    first with a user namespace, else
- *                                    just before the program starts)
+ *        <-------------------------- seccomp listener (SCM_RIGHTS) or none
+ *   attributes published
+ *   GO --------------------------->  starts the program
  *        <-------------------------- error, or end of file at exec
  *
  * Everything the init needs is ready before the clone and inherited with
- * its memory; on a busy machine every wait for the other side can cost a
- * scheduler round, so the init waits once, as late as it can. */
+ * its memory.  The runtime stays quiet while the init works: on a busy
+ * machine every other process that wakes up (the front end reading our
+ * events) delays the init by a scheduler round. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -244,19 +247,20 @@ static void child_main(struct ct_runtime *rt, int fd)
 		vlab_err_set(&err, errno, "set no_new_privs");
 		goto fail;
 	}
+	int lfd = -2;
 	if (cfg->seccomp) {
-		int lfd = ct_seccomp_load(&rt->sc, &err);
+		lfd = ct_seccomp_load(&rt->sc, &err);
 		if (lfd == -1)
 			goto fail;
-		if (ct_msg_send(fd, lfd >= 0 ? CT_MSG_FD : CT_MSG_NOFD, "", lfd, &err) < 0)
-			goto fail;
-		if (lfd >= 0)
-			close(lfd);
 		vlab_child_phase(child, "seccomp");
 	}
-	/* As late as possible: the runtime has had all this time to publish
-	 * what front ends read once the program says READY. */
-	if (!cfg->userns && wait_go(fd, &err) < 0)
+	/* Set up: the runtime, idle until now, publishes what front ends
+	 * read once the program says READY, then says GO. */
+	if (ct_msg_send(fd, lfd >= 0 ? CT_MSG_FD : CT_MSG_NOFD, "", lfd, &err) < 0)
+		goto fail;
+	if (lfd >= 0)
+		close(lfd);
+	if (wait_go(fd, &err) < 0)
 		goto fail;
 	ct_init_run(cfg->argv, child->control_fd, child->console_fd, fd, child);
 fail:

@@ -380,6 +380,25 @@ static void publish_start(struct ct_runtime *rt)
 			}
 }
 
+/* Waits (idle) for the init's end of setup: its seccomp listener, none,
+ * or an error (then the init has ended). */
+static int wait_setup(struct ct_runtime *rt, int *listener, struct vlab_err *err)
+{
+	char text[VLAB_ERR_MSG];
+	int t = ct_msg_recv(rt->sync_fd, text, sizeof(text), listener, -1, err);
+	if (t == CT_MSG_FD || t == CT_MSG_NOFD)
+		return 0;
+	if (t == CT_MSG_ERROR) {
+		ct_msg_parse_error(text, err);
+		return -1;
+	}
+	if (t == 0)
+		return vlab_err_set(err, EPIPE, "the container's init ended during setup");
+	if (t > 0)
+		return vlab_err_set(err, EPROTO, "unexpected setup message '%c'", t);
+	return -1;
+}
+
 static int prepare_loop(struct loop *lp, struct vlab_err *err)
 {
 	struct vlab_counters *cs = lp->rt->child->counters;
@@ -401,6 +420,7 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 {
 	struct ct_runtime rt;
 	struct loop lp;
+	int listener = -1;
 	memset(&rt, 0, sizeof(rt));
 	memset(&lp, 0, sizeof(lp));
 	rt.child = child;
@@ -471,11 +491,14 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 	close(child->console_fd);
 	while (rt.ncg_self_fds > 0)
 		close(rt.cg_self_fds[--rt.ncg_self_fds]);
-	if (rt.cfg.userns && ct_write_idmaps(&rt, err) < 0)
+	if (rt.cfg.userns && (ct_write_idmaps(&rt, err) < 0 ||
+			      ct_msg_send(rt.sync_fd, CT_MSG_GO, "", -1, err) < 0))
 		goto fail;
 	/* v2 without CLONE_INTO_CGROUP (an old kernel): moved the slow way. */
 	if (rt.cg_clone_fd >= 0 && !rt.cg_in && rt.cg.ops->attach(&rt.cg, rt.init_pid, err) < 0)
 		goto fail_cg;
+	if (wait_setup(&rt, &listener, err) < 0)
+		goto fail;
 	/* Attributes travel before READY can. */
 	publish_start(&rt);
 	vlab_child_flush(child);
@@ -484,6 +507,9 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 
 	if (prepare_loop(&lp, err) < 0)
 		goto fail;
+	if (listener >= 0)
+		add_listener(&lp, listener);
+	listener = -1;
 	if (rt.have_cg) {
 		struct vlab_err e = {0};
 		lp.oomfd = rt.cg.ops->watch_oom(&rt.cg, &e);
@@ -522,6 +548,8 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 fail_cg:
 	vlab_err_prefix(err, "cgroup");
 fail:
+	if (listener >= 0)
+		close(listener);
 	vlab_child_flush(child);
 	while (rt.ncg_self_fds > 0)
 		close(rt.cg_self_fds[--rt.ncg_self_fds]);
