@@ -33,7 +33,13 @@ void vlab_child_hold(struct vlab_child *child)
 {
 	(void)child;
 	holding = 1;
-	held_len = 0; /* a clone of a holding process starts afresh */
+}
+
+void vlab_child_forget(struct vlab_child *child)
+{
+	(void)child;
+	holding = 0;
+	held_len = 0;
 }
 
 void vlab_child_flush(struct vlab_child *child)

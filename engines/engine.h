@@ -95,6 +95,9 @@ void vlab_child_attr(struct vlab_child *child, const char *key, const char *fmt,
  * instance is starting.  (Timestamps are taken when events happen.) */
 void vlab_child_hold(struct vlab_child *child);
 void vlab_child_flush(struct vlab_child *child);
+/* Drops the held events: a clone of this process inherited them and will
+ * send them (the container's init does, at the program's exec). */
+void vlab_child_forget(struct vlab_child *child);
 /* Reports a message the front end should show in the instance's log. */
 void vlab_child_log(struct vlab_child *child, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -10,22 +10,22 @@
  *
  *   runtime                          init
  *   cgroups made, filter compiled,
- *   exec socket
+ *   exec socket, attributes sent
  *   clone ----------------------->   moves itself into its cgroups (v1)
  *   (user namespace: uid/gid maps,
  *   GO --------------------------->  then it goes on)
  *   waits                            mount namespace private, overlay,
  *                                    /proc /dev /sys, pivot_root,
  *                                    hostname, loopback, cgroup namespace,
- *                                    capabilities, no_new_privs, seccomp
+ *                                    capabilities, no_new_privs, seccomp,
+ *                                    starts the program (its events and
+ *                                    its init_pid attribute go out then)
  *        <-------------------------- seccomp listener (SCM_RIGHTS) or none
- *   attributes published
- *   GO --------------------------->  starts the program
  *        <-------------------------- error, or end of file at exec
  *
  * Everything the init needs is ready before the clone and inherited with
- * its memory.  The runtime stays quiet while the init works: on a busy
- * machine every other process that wakes up (the front end reading our
+ * its memory.  Nobody wakes up while the init works: on a busy machine,
+ * every other process that wakes (the runtime, the front end reading
  * events) delays the init by a scheduler round. */
 #include <errno.h>
 #include <fcntl.h>
@@ -204,7 +204,15 @@ static void child_main(struct ct_runtime *rt, int fd)
 	/* Dies with the runtime; the race before this line is caught by the
 	 * setup socket (end of file). */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	vlab_child_hold(child); /* our phases go out at the program's exec */
+	/* The runtime's held events are ours now (see runtime.c); they and
+	 * ours go out in one write just before the program's exec, so the
+	 * attributes are there before READY can be.  First: the init runs. */
+	vlab_child_phase(child, "clone");
+	ct_publish_start(rt);
+	/* The host's /proc is still ours: it names our pid out there. */
+	char self[32] = "";
+	if (readlink("/proc/self", self, sizeof(self) - 1) > 0)
+		vlab_child_attr(child, "init_pid", "%s", self);
 	/* Into the cgroups first (v1): a process moving itself is cheap. */
 	for (int i = 0; i < rt->ncg_self_fds; i++) {
 		if (write(rt->cg_self_fds[i], "0", 1) != 1) {
@@ -254,15 +262,7 @@ static void child_main(struct ct_runtime *rt, int fd)
 			goto fail;
 		vlab_child_phase(child, "seccomp");
 	}
-	/* Set up: the runtime, idle until now, publishes what front ends
-	 * read once the program says READY, then says GO. */
-	if (ct_msg_send(fd, lfd >= 0 ? CT_MSG_FD : CT_MSG_NOFD, "", lfd, &err) < 0)
-		goto fail;
-	if (lfd >= 0)
-		close(lfd);
-	if (wait_go(fd, &err) < 0)
-		goto fail;
-	ct_init_run(cfg->argv, child->control_fd, child->console_fd, fd, child);
+	ct_init_run(cfg->argv, child->control_fd, child->console_fd, fd, lfd, child);
 fail:
 	ct_msg_error(fd, &err);
 	_exit(127);

@@ -225,11 +225,13 @@ extern const char *const ct_container_env[];
 /* Names the init "vlab-init" (its comm and command line). */
 void ct_init_rename(void);
 /* Runs as the container's pid 1 after setup: starts argv as pid 2 with
- * stdin/stdout on control_fd and stderr on console_fd, forwards signals to
- * it, reaps orphans, exits with its status.  sync_fd gets an error line if
- * the exec fails and is closed by the exec otherwise.  Never returns. */
+ * stdin/stdout on control_fd and stderr on console_fd, then hands the
+ * seccomp listener (-2: none) to the runtime on sync_fd, forwards signals
+ * to the program, reaps orphans, exits with its status.  sync_fd gets an
+ * error line if the exec fails and is closed by the exec otherwise.
+ * Never returns. */
 void ct_init_run(char *const argv[], int control_fd, int console_fd, int sync_fd,
-		 struct vlab_child *child) __attribute__((noreturn));
+		 int listener, struct vlab_child *child) __attribute__((noreturn));
 
 /* ---- the runtime (runtime.c, clone.c, exec.c) ---- */
 
@@ -255,6 +257,8 @@ struct ct_runtime {
 /* The engine's serve(): the whole life of one container. */
 int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab_err *err);
 
+/* The attributes known when the container starts (sent by the init). */
+void ct_publish_start(const struct ct_runtime *rt);
 /* Clones the container's init (new namespaces) which runs ct_child_main;
  * returns in the runtime with rt->init_pid and rt->sync_fd set. */
 int ct_clone_init(struct ct_runtime *rt, struct vlab_err *err);

@@ -355,13 +355,12 @@ static void publish_final(struct loop *lp)
 	vlab_child_attr(rt->child, "pids.denied", "%llu", (unsigned long long)u.pids_denied);
 }
 
-static void publish_start(struct ct_runtime *rt)
+void ct_publish_start(const struct ct_runtime *rt)
 {
 	struct vlab_child *c = rt->child;
 	vlab_child_attr(c, "backend", "%s",
 			rt->cfg.rootless ? "rootless" : rt->have_cg ? rt->cg.ops->backend : "none");
 	vlab_child_attr(c, "emulated", "no");
-	vlab_child_attr(c, "init_pid", "%d", (int)rt->init_pid);
 	vlab_child_attr(c, "hostname", "%s", rt->cfg.hostname);
 	vlab_child_attr(c, "userns", "%s", rt->cfg.userns ? "yes" : "no");
 	vlab_child_attr(c, "layer.lower", "%s", rt->cfg.rootfs);
@@ -378,25 +377,6 @@ static void publish_start(struct ct_runtime *rt)
 				snprintf(key, sizeof(key), "cgroup.%s", ct_cg_ctl_names[i]);
 				vlab_child_attr(c, key, "%s", rt->cg.dir[i]);
 			}
-}
-
-/* Waits (idle) for the init's end of setup: its seccomp listener, none,
- * or an error (then the init has ended). */
-static int wait_setup(struct ct_runtime *rt, int *listener, struct vlab_err *err)
-{
-	char text[VLAB_ERR_MSG];
-	int t = ct_msg_recv(rt->sync_fd, text, sizeof(text), listener, -1, err);
-	if (t == CT_MSG_FD || t == CT_MSG_NOFD)
-		return 0;
-	if (t == CT_MSG_ERROR) {
-		ct_msg_parse_error(text, err);
-		return -1;
-	}
-	if (t == 0)
-		return vlab_err_set(err, EPIPE, "the container's init ended during setup");
-	if (t > 0)
-		return vlab_err_set(err, EPROTO, "unexpected setup message '%c'", t);
-	return -1;
 }
 
 static int prepare_loop(struct loop *lp, struct vlab_err *err)
@@ -420,7 +400,6 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 {
 	struct ct_runtime rt;
 	struct loop lp;
-	int listener = -1;
 	memset(&rt, 0, sizeof(rt));
 	memset(&lp, 0, sizeof(lp));
 	rt.child = child;
@@ -439,9 +418,10 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	/* The start-up events go out in two batches (GO, the program's
-	 * exec): every wake-up of the front end competes with the init for a
-	 * CPU. */
+	/* The start-up events are held, handed to the init with its memory
+	 * and sent by it in one write at the program's exec: nothing wakes
+	 * the front end up while the container starts (on a busy machine
+	 * each wake-up delays the init by a scheduler round). */
 	vlab_child_hold(child);
 	if (ct_config_parse(spec, &rt.cfg, err) < 0)
 		return -1;
@@ -483,33 +463,10 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 		if (ct_exec_listen(&rt, &e) < 0)
 			vlab_child_log(child, "exec into the container is off: %s", e.msg);
 	}
-	if (ct_clone_init(&rt, err) < 0)
-		goto fail;
-	vlab_child_phase(child, "clone");
-	/* The init has its copies; ours would keep the channels open. */
-	close(child->control_fd);
-	close(child->console_fd);
-	while (rt.ncg_self_fds > 0)
-		close(rt.cg_self_fds[--rt.ncg_self_fds]);
-	if (rt.cfg.userns && (ct_write_idmaps(&rt, err) < 0 ||
-			      ct_msg_send(rt.sync_fd, CT_MSG_GO, "", -1, err) < 0))
-		goto fail;
-	/* v2 without CLONE_INTO_CGROUP (an old kernel): moved the slow way. */
-	if (rt.cg_clone_fd >= 0 && !rt.cg_in && rt.cg.ops->attach(&rt.cg, rt.init_pid, err) < 0)
-		goto fail_cg;
-	if (wait_setup(&rt, &listener, err) < 0)
-		goto fail;
-	/* Attributes travel before READY can. */
-	publish_start(&rt);
-	vlab_child_flush(child);
-	if (ct_msg_send(rt.sync_fd, CT_MSG_GO, "", -1, err) < 0)
-		goto fail;
-
+	/* The runtime's own loop too: after the clone it only gets out of
+	 * the init's way. */
 	if (prepare_loop(&lp, err) < 0)
 		goto fail;
-	if (listener >= 0)
-		add_listener(&lp, listener);
-	listener = -1;
 	if (rt.have_cg) {
 		struct vlab_err e = {0};
 		lp.oomfd = rt.cg.ops->watch_oom(&rt.cg, &e);
@@ -522,6 +479,21 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 		goto fail;
 	}
 	arm_timer(lp.timerfd, TICK_NS);
+	if (ct_clone_init(&rt, err) < 0)
+		goto fail;
+	vlab_child_forget(child); /* the init sends them */
+	/* The init has its copies; ours would keep the channels open. */
+	close(child->control_fd);
+	close(child->console_fd);
+	while (rt.ncg_self_fds > 0)
+		close(rt.cg_self_fds[--rt.ncg_self_fds]);
+	if (rt.cfg.userns && (ct_write_idmaps(&rt, err) < 0 ||
+			      ct_msg_send(rt.sync_fd, CT_MSG_GO, "", -1, err) < 0))
+		goto fail;
+	/* v2 without CLONE_INTO_CGROUP (an old kernel): moved the slow way. */
+	if (rt.cg_clone_fd >= 0 && !rt.cg_in && rt.cg.ops->attach(&rt.cg, rt.init_pid, err) < 0)
+		goto fail_cg;
+
 	if (run_loop(&lp) < 0) {
 		vlab_err_set(err, errno, "runtime loop");
 		goto fail;
@@ -548,8 +520,6 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 fail_cg:
 	vlab_err_prefix(err, "cgroup");
 fail:
-	if (listener >= 0)
-		close(listener);
 	vlab_child_flush(child);
 	while (rt.ncg_self_fds > 0)
 		close(rt.cg_self_fds[--rt.ncg_self_fds]);
