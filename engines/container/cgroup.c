@@ -262,7 +262,7 @@ int ct_cgroup_sweep(struct vlab_err *err)
 	return rc;
 }
 
-int ct_cgroup_mount_inside(const struct ct_cgroup *cg, int cpu_quota, struct vlab_err *err)
+int ct_cgroup_mount_inside(const struct ct_cgroup *cg, struct vlab_err *err)
 {
 	const unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	const char *top = "/sys/fs/cgroup";
@@ -274,10 +274,7 @@ int ct_cgroup_mount_inside(const struct ct_cgroup *cg, int cpu_quota, struct vla
 	if (mount("tmpfs", top, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
 		return vlab_err_set(err, errno, "mount tmpfs on %s", top);
 	for (int c = 0; c < CT_CG_NCTL; c++) {
-		/* only the hierarchies the container has a cgroup in (v1_create
-		 * makes none in cpu without a quota) */
-		if (!cg->mnt[c][0] || (c == CT_CG_CPU && !cpu_quota &&
-				       strcmp(cg->mnt[CT_CG_CPU], cg->mnt[CT_CG_CPUACCT])))
+		if (!cg->mnt[c][0])
 			continue;
 		int first = 1;
 		char opts[64] = "";

@@ -30,9 +30,6 @@ static int v1_create(struct ct_cgroup *cg, const struct ct_limits *lim, struct v
 	for (int c = 0; c < CT_CG_NCTL; c++) {
 		if (!cg->mnt[c][0])
 			continue;
-		/* The cpu hierarchy only carries the quota; CPU time is cpuacct's. */
-		if (c == CT_CG_CPU && !lim->cpu && strcmp(cg->mnt[CT_CG_CPU], cg->mnt[CT_CG_CPUACCT]))
-			continue;
 		int k = first_of_mount(cg, c);
 		if (k != c) {
 			snprintf(cg->dir[c], sizeof(cg->dir[c]), "%s", cg->dir[k]);
@@ -110,6 +107,48 @@ static int v1_self_fds(struct ct_cgroup *cg, int fds[CT_CG_NCTL], struct vlab_er
 	return n;
 }
 
+/* The cpu hierarchy is where the scheduler sees a container as one entity
+ * (as Docker's do).  The runtime steps into it for the clone, so that the
+ * init is born there: a fresh scheduling entity gets its first turn at
+ * once, where a task of the runtime's own group would wait, on a busy
+ * machine, for the CPU time the runtime has just used to be paid back. */
+static int v1_sched_enter(struct ct_cgroup *cg, struct vlab_err *err)
+{
+	if (!cg->created[CT_CG_CPU] && !cg->dir[CT_CG_CPU][0])
+		return 0;
+	/* where we are now: "N:cpu[,...]:/path" in /proc/self/cgroup */
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	char line[VLAB_PATH_MAX];
+	cg->orig_cpu[0] = '\0';
+	while (f && fgets(line, sizeof(line), f)) {
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2)
+			continue;
+		*c2 = '\0';
+		char list[300];
+		snprintf(list, sizeof(list), ",%s,", c1 + 1);
+		if (strstr(list, ",cpu,")) {
+			c2[1 + strcspn(c2 + 1, "\n")] = '\0';
+			snprintf(cg->orig_cpu, sizeof(cg->orig_cpu), "%s%s", cg->mnt[CT_CG_CPU], c2 + 1);
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	if (!cg->orig_cpu[0])
+		return 0; /* not in a cpu hierarchy we can find: skip it */
+	return ct_cg_write(cg->dir[CT_CG_CPU], "tasks", "0", err);
+}
+
+static int v1_sched_leave(struct ct_cgroup *cg, struct vlab_err *err)
+{
+	if (!cg->orig_cpu[0])
+		return 0;
+	int r = ct_cg_write(cg->orig_cpu, "tasks", "0", err);
+	cg->orig_cpu[0] = '\0';
+	return r;
+}
+
 static int v1_usage(struct ct_cgroup *cg, struct ct_usage *u, struct vlab_err *err)
 {
 	memset(u, 0, sizeof(*u));
@@ -123,10 +162,8 @@ static int v1_usage(struct ct_cgroup *cg, struct ct_usage *u, struct vlab_err *e
 	ct_cg_read_key(cg->dir[CT_CG_PIDS], "pids.events", "max", &u->pids_denied);
 	if (cg->dir[CT_CG_CPUACCT][0])
 		ct_cg_read_u64(cg->dir[CT_CG_CPUACCT], "cpuacct.usage", &u->cpu_ns);
-	if (cg->dir[CT_CG_CPU][0]) {
-		ct_cg_read_key(cg->dir[CT_CG_CPU], "cpu.stat", "nr_throttled", &u->nr_throttled);
-		ct_cg_read_key(cg->dir[CT_CG_CPU], "cpu.stat", "throttled_time", &u->throttled_ns);
-	}
+	ct_cg_read_key(cg->dir[CT_CG_CPU], "cpu.stat", "nr_throttled", &u->nr_throttled);
+	ct_cg_read_key(cg->dir[CT_CG_CPU], "cpu.stat", "throttled_time", &u->throttled_ns);
 	return 0;
 }
 
@@ -194,6 +231,8 @@ const struct ct_cgroup_ops ct_cgroup_v1_ops = {
 	.create = v1_create,
 	.attach = v1_attach,
 	.self_fds = v1_self_fds,
+	.sched_enter = v1_sched_enter,
+	.sched_leave = v1_sched_leave,
 	.usage = v1_usage,
 	.watch_oom = v1_watch_oom,
 	.ack_oom = v1_ack_oom,

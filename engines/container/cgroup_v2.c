@@ -107,6 +107,14 @@ static int v2_self_fds(struct ct_cgroup *cg, int fds[CT_CG_NCTL], struct vlab_er
 	return 0;
 }
 
+/* v2 needs no step: clone3 puts the init in its cgroup (CLONE_INTO_CGROUP). */
+static int v2_sched_noop(struct ct_cgroup *cg, struct vlab_err *err)
+{
+	(void)cg;
+	(void)err;
+	return 0;
+}
+
 static int v2_usage(struct ct_cgroup *cg, struct ct_usage *u, struct vlab_err *err)
 {
 	const char *d = cg->dir[0];
@@ -179,6 +187,8 @@ const struct ct_cgroup_ops ct_cgroup_v2_ops = {
 	.create = v2_create,
 	.attach = v2_attach,
 	.self_fds = v2_self_fds,
+	.sched_enter = v2_sched_noop,
+	.sched_leave = v2_sched_noop,
 	.usage = v2_usage,
 	.watch_oom = v2_watch_oom,
 	.ack_oom = v2_ack_oom,

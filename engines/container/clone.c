@@ -247,7 +247,7 @@ static void child_main(struct ct_runtime *rt, int fd)
 		vlab_err_set(&err, errno, "new cgroup namespace");
 		goto fail;
 	}
-	if (!cfg->rootless && ct_cgroup_mount_inside(&rt->cg, cfg->cpu != 0, &err) < 0)
+	if (!cfg->rootless && ct_cgroup_mount_inside(&rt->cg, &err) < 0)
 		goto fail;
 	if (ct_caps_apply(ct_caps_effective(cfg), &err) < 0)
 		goto fail;

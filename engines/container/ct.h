@@ -99,6 +99,10 @@ struct ct_cgroup_ops {
 	 * "0" (v1: each hierarchy's tasks file); returns how many (v2: 0,
 	 * clone3 puts the init in with CLONE_INTO_CGROUP instead). */
 	int (*self_fds)(struct ct_cgroup *cg, int fds[CT_CG_NCTL], struct vlab_err *err);
+	/* The calling process steps into the container's cpu cgroup for the
+	 * clone and back out after it (v1; v2: nothing, see cgroup_v1.c). */
+	int (*sched_enter)(struct ct_cgroup *cg, struct vlab_err *err);
+	int (*sched_leave)(struct ct_cgroup *cg, struct vlab_err *err);
 	int (*usage)(struct ct_cgroup *cg, struct ct_usage *u, struct vlab_err *err);
 	/* A descriptor that becomes readable when an OOM event happens; the
 	 * caller drains it with ack_oom().  -1 with err when unsupported. */
@@ -120,6 +124,7 @@ struct ct_cgroup {
 	char mnt[CT_CG_NCTL][VLAB_PATH_MAX];
 	char dir[CT_CG_NCTL][VLAB_PATH_MAX]; /* the container's cgroup, per controller */
 	int created[CT_CG_NCTL];
+	char orig_cpu[VLAB_PATH_MAX]; /* v1: the runtime's cpu cgroup during sched_enter */
 	int oom_fd;     /* eventfd (v1) or inotify (v2) */
 	int oom_ctl_fd; /* v1: memory.oom_control, held for the eventfd */
 };
@@ -136,7 +141,7 @@ int ct_cgroup_find(struct ct_cgroup *cg, const char *mountinfo, const char *tag,
 		   struct vlab_err *err);
 /* In the container, after its cgroup namespace: its own cgroups, read-only,
  * at /sys/fs/cgroup (as Docker shows them). */
-int ct_cgroup_mount_inside(const struct ct_cgroup *cg, int cpu_quota, struct vlab_err *err);
+int ct_cgroup_mount_inside(const struct ct_cgroup *cg, struct vlab_err *err);
 /* Removes cgroups under <mount>/vlab whose owner is gone. */
 int ct_cgroup_sweep(struct vlab_err *err);
 
@@ -293,6 +298,8 @@ int ct_exec_session_fd(const struct ct_exec_session *s);
 void ct_exec_session_end(struct ct_exec_session *s, struct ct_runtime *rt);
 /* A helper's seccomp listener, when it sent one (then -1). */
 int ct_exec_session_take_listener(struct ct_exec_session *s);
+/* The helper has ended and its socket is closed. */
+int ct_exec_session_done(const struct ct_exec_session *s);
 /* Reads messages from the helper; 1 when the session is over. */
 int ct_exec_session_pump(struct ct_exec_session *s, struct ct_runtime *rt);
 

@@ -351,6 +351,11 @@ int ct_exec_session_take_listener(struct ct_exec_session *s)
 	return fd;
 }
 
+int ct_exec_session_done(const struct ct_exec_session *s)
+{
+	return s->helper == 0 && s->helper_fd < 0;
+}
+
 int ct_exec_session_pump(struct ct_exec_session *s, struct ct_runtime *rt)
 {
 	(void)rt;

@@ -227,11 +227,13 @@ static int run_loop(struct loop *lp)
 			i_exec = n++;
 			p[i_exec] = (struct pollfd){.fd = rt->exec_fd, .events = POLLIN};
 		}
-		int i_lis = n;
-		for (int i = 0; i < lp->nlisteners; i++)
+		/* (Handlers below may add listeners and sessions: only the ones
+		 * polled now are looked at this round.) */
+		int i_lis = n, n_lis = lp->nlisteners;
+		for (int i = 0; i < n_lis; i++)
 			p[n++] = (struct pollfd){.fd = lp->listeners[i], .events = POLLIN};
-		int i_ses = n;
-		for (int i = 0; i < lp->nsessions; i++)
+		int i_ses = n, n_ses = lp->nsessions;
+		for (int i = 0; i < n_ses; i++)
 			p[n++] = (struct pollfd){.fd = ct_exec_session_fd(lp->sessions[i]),
 						 .events = POLLIN};
 		if (poll(p, (nfds_t)n, -1) < 0) {
@@ -241,7 +243,7 @@ static int run_loop(struct loop *lp)
 		}
 		if (i_sync >= 0 && p[i_sync].revents)
 			on_setup(lp);
-		for (int i = lp->nlisteners - 1; i >= 0; i--) {
+		for (int i = n_lis - 1; i >= 0; i--) {
 			short re = p[i_lis + i].revents;
 			if (re & POLLIN)
 				ct_seccomp_answer(&rt->sc, lp->listeners[i], cs, lp->ids[ID_DENIED],
@@ -260,9 +262,12 @@ static int run_loop(struct loop *lp)
 			on_signal(lp);
 		if (p[i_tim].revents)
 			on_timer(lp);
-		for (int i = lp->nsessions - 1; i >= 0; i--)
-			if (p[i_ses + i].revents && ct_exec_session_pump(lp->sessions[i], rt))
+		for (int i = lp->nsessions - 1; i >= 0; i--) {
+			int polled = i < n_ses && p[i_ses + i].revents;
+			if ((polled && ct_exec_session_pump(lp->sessions[i], rt)) ||
+			    ct_exec_session_done(lp->sessions[i]))
 				drop_session(lp, i);
+		}
 		if (i_exec >= 0 && p[i_exec].revents) {
 			struct vlab_err e = {0};
 			struct ct_exec_session *s = ct_exec_accept(rt, &e);
@@ -479,7 +484,12 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 		goto fail;
 	}
 	arm_timer(lp.timerfd, TICK_NS);
-	if (ct_clone_init(&rt, err) < 0)
+	if (rt.have_cg && rt.cg.ops->sched_enter(&rt.cg, err) < 0)
+		goto fail_cg;
+	int cloned = ct_clone_init(&rt, err);
+	if (rt.have_cg && rt.cg.ops->sched_leave(&rt.cg, cloned < 0 ? NULL : err) < 0 && cloned == 0)
+		goto fail_cg;
+	if (cloned < 0)
 		goto fail;
 	vlab_child_forget(child); /* the init sends them */
 	/* The init has its copies; ours would keep the channels open. */

@@ -587,11 +587,24 @@ static void test_phases_and_attributes(void **state)
 	assert_string_equal(vlab_instance_attr(inst, "emulated"), "no");
 	assert_non_null(vlab_instance_attr(inst, "cgroup.memory"));
 	assert_non_null(vlab_instance_attr(inst, "cgroup.pids"));
+	assert_non_null(vlab_instance_attr(inst, "cgroup.cpu"));
 	assert_non_null(vlab_instance_attr(inst, "cgroup.cpuacct"));
-	/* no quota asked: no cpu cgroup (v1); its own /sys/fs/cgroup shows that */
+	/* its own cgroups, read-only, at /sys/fs/cgroup */
 	struct vlab_container_run r = ct_sh(inst, "ls /sys/fs/cgroup | tr '\\n' ' '");
-	assert_string_equal(r.out, "cpuacct memory pids ");
+	assert_string_equal(r.out, "cpu cpuacct memory pids ");
 	vlab_container_run_free(&r);
+	/* the runtime stepped into the cpu cgroup for the clone, and out */
+	char tasks[PATH_MAX + 16], line[32];
+	snprintf(tasks, sizeof(tasks), "%s/tasks", vlab_instance_attr(inst, "cgroup.cpu"));
+	FILE *f = fopen(tasks, "r");
+	assert_non_null(f);
+	int ntasks = 0;
+	while (fgets(line, sizeof(line), f)) {
+		ntasks++;
+		assert_int_not_equal(atoi(line), vlab_instance_pid(inst));
+	}
+	fclose(f);
+	assert_true(ntasks >= 2); /* the init and the program */
 	/* The image size arrives once the container runs. */
 	int got = 0;
 	for (int i = 0; i < 200 && !got; i++) {
