@@ -5,7 +5,8 @@
 #   make            build ./vlab
 #   make deps       install the Debian packages everything needs
 #   make images     build the guest images from Debian packages
-#   make check      deps + build + every test tier (unit, integration, e2e, security)
+#   make check      deps + build + every test tier (unit, integration, e2e, security),
+#                   then the sanitized tiers and the fuzz smoke run (CHECK_MORE)
 #   make bench      benchmarks, side by side with their peers
 #   make install    PREFIX=/usr/local DESTDIR=
 
@@ -49,6 +50,8 @@ TEST_SRCS  := $(foreach t,$(TEST_TIERS),$(shell find tests/$(t) -name 'test_*.c'
 IMAGE_TARGETS :=
 TEST_DEPS     :=
 BENCH_TARGETS :=
+# Further checks `make check` runs after the tiers (mk/hardening.mk: check-asan, check-fuzz).
+CHECK_MORE    :=
 
 .PHONY: all deps images tests check $(TEST_TIERS:%=check-%) bench install uninstall clean format
 all: vlab
@@ -105,6 +108,7 @@ check:
 	$(MAKE) deps
 	$(MAKE) all tests images
 	tests/run.sh $(TEST_TIERS)
+	$(if $(strip $(CHECK_MORE)),$(MAKE) $(CHECK_MORE))
 
 $(TEST_TIERS:%=check-%): check-%: all tests
 	tests/run.sh $*

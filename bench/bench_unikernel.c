@@ -45,7 +45,7 @@ static const char *const phase_names[NPHASES] = {"spawn", "kvm", "load", "first-
 struct column {
 	const char *name;
 	const char *why_not; /* set when the column cannot be measured here */
-	double *ms;          /* per run */
+	double *ms;	     /* per run */
 	size_t n;
 };
 
@@ -175,9 +175,10 @@ static const char *unavailable(const char *engine)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"runs", required_argument, NULL, 'r'}, {"warmup", required_argument, NULL, 'w'},
-		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"runs", required_argument, NULL, 'r'},
+					     {"warmup", required_argument, NULL, 'w'},
+					     {"help", no_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
 	size_t runs = 100, warmup = 3;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -209,10 +210,10 @@ int main(int argc, char **argv)
 	strcpy(strrchr(floor_prog, '/') + 1, "kvm_floor");
 
 	struct column col[4] = {
-		{.name = "kvm floor: first exit"},
-		{.name = "unikernel: READY"},
-		{.name = "host agent: READY", .why_not = unavailable("host")},
-		{.name = "container: READY", .why_not = unavailable("container")},
+	    {.name = "kvm floor: first exit"},
+	    {.name = "unikernel: READY"},
+	    {.name = "host agent: READY", .why_not = unavailable("host")},
+	    {.name = "container: READY", .why_not = unavailable("container")},
 	};
 	double *floor_total = samples(runs);
 	for (int k = 0; k < 4; k++)

@@ -35,8 +35,10 @@ int main(int argc, char **argv)
 	mem[0xff0] = 0xe6; /* out 0x10, al */
 	mem[0xff1] = 0x10;
 	struct kvm_userspace_memory_region r = {
-		.slot = 0, .guest_phys_addr = 0xfffff000, .memory_size = 4096,
-		.userspace_addr = (uintptr_t)mem,
+	    .slot = 0,
+	    .guest_phys_addr = 0xfffff000,
+	    .memory_size = 4096,
+	    .userspace_addr = (uintptr_t)mem,
 	};
 	int vcpu = -1;
 	long run_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
@@ -45,7 +47,8 @@ int main(int argc, char **argv)
 		perror("kvm_floor: memory or vCPU");
 		return 1;
 	}
-	struct kvm_run *run = mmap(NULL, (size_t)run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
+	struct kvm_run *run =
+	    mmap(NULL, (size_t)run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
 	if (run == MAP_FAILED || ioctl(vcpu, KVM_RUN, 0) < 0) {
 		perror("kvm_floor: run");
 		return 1;

@@ -35,6 +35,7 @@ int cli_usage_error(const struct vlab_cmd *cmd, const char *fmt, ...)
 int cli_not_available(const struct vlab_cmd *cmd, int argc, char **argv);
 
 int cmd_doctor(const struct vlab_cmd *cmd, int argc, char **argv);
+int cmd_bench(const struct vlab_cmd *cmd, int argc, char **argv);
 int cmd_run(const struct vlab_cmd *cmd, int argc, char **argv);
 
 #endif

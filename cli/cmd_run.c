@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "cli/lessoncli.h"
 #include "lesson/session.h"
+#include "tui/tui.h"
 
 struct answers {
 	json_t *map; /* id -> answer text */
@@ -126,8 +127,8 @@ int cmd_run(const struct vlab_cmd *cmd, int argc, char **argv)
 		goto out;
 	}
 	if (!headless) {
-		fprintf(stderr, "vlab run: the terminal UI is not part of this build yet; use "
-				"--headless\n");
+		struct tui_opts t = {.lab = argv[optind], .workbook = o.workbook, .fresh = o.fresh};
+		rc = tui_main(&t);
 		goto out;
 	}
 	o.lab = argv[optind];

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "tui/tui.h"
 #include "engines/engine.h"
 #include "lesson/runner.h"
 
@@ -51,9 +52,27 @@ static const struct vlab_cmd commands[] = {
 	PENDING("grade", "LAB --workbook FILE [--format FMT]",
 		"grade a student's workbook (course staff)",
 		"Scores a workbook against LAB; formats: text, json, tap, junit, gradescope.\n"),
-	PENDING("bench", "[--engines LIST] [--metrics LIST] [--runs N]",
-		"measure the engines side by side",
-		"Runs the same workloads on each engine and prints one table.\n"),
+	{.name = "bench",
+	 .args = "[--engines LIST] [--metrics LIST] [--runs N] [--format FMT]",
+	 .summary = "measure the engines side by side",
+	 .main = cmd_bench,
+	 .help = "Runs the same workloads on each engine and the host, and prints one table\n"
+		 "with every figure's median, min and max over the runs and its ratio to the\n"
+		 "host.  Engines this machine cannot run are listed with the reason.\n"
+		 "\n"
+		 "Options:\n"
+		 "  --engines LIST   vm,container,unikernel,host (the default: all four)\n"
+		 "  --metrics LIST   startup,image,footprint,cpu,mem,disk,net or all (default)\n"
+		 "  --runs N         measured runs per figure, at least 2 (default 5)\n"
+		 "  --warmup N       runs discarded first (default 1)\n"
+		 "  --format FMT     table (default), json or csv\n"
+		 "  --opt E.KEY=VAL  an option for engine E's instances (vm.backend=tcg)\n"
+		 "  -o, --output F   write there instead of standard output\n"
+		 "  --save-json F    also write the same figures as JSON to F\n"
+		 "  -q, --quiet      no progress on standard error\n"
+		 "  -h, --help       this help\n"
+		 "\n"
+		 "Exit status: 0 measured; 1 an engine failed or ^C; 4 no engine can run here.\n"},
 	{.name = "doctor",
 	 .args = "[--json] [--verbose] [--no-measure]",
 	 .summary = "what this machine can run, and why",
@@ -181,7 +200,5 @@ int main(int argc, char **argv)
 		}
 	}
 	/* No command: the lab picker (the TUI). */
-	fprintf(stderr, "vlab: the terminal UI is not available yet; `vlab doctor` shows what "
-			"this machine can run.\n");
-	return VLAB_EXIT_USAGE;
+	return tui_main(NULL);
 }

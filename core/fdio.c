@@ -130,8 +130,9 @@ char *vlab_lines_next(struct vlab_lines *lb, int *overlong)
 	if (overlong)
 		*overlong = 0;
 	for (;;) {
-		char *start = lb->buf + lb->consumed;
 		size_t avail = lb->len - lb->consumed;
+		/* buf is NULL before the first fill: no arithmetic on it then. */
+		char *start = avail ? lb->buf + lb->consumed : NULL;
 		char *nl = avail ? memchr(start, '\n', avail) : NULL;
 		if (!nl) {
 			if (avail > lb->max) {

@@ -57,11 +57,14 @@ static struct key_ref *row_order(const struct metrics_result *res, size_t *count
 {
 	size_t n = 0, cap = 0;
 	struct key_ref *keys = NULL;
-	for (int kind = 0; kind < METRICS_KINDS; kind++)
+	/* Rank 2k: the rows of kind k; 2k+1: its "... to READY" remainder,
+	 * which ends the phases whatever the engines named them. */
+	for (int rank = 0; rank < 2 * METRICS_KINDS; rank++)
 		for (size_t c = 0; c < res->ncols; c++)
 			for (size_t r = 0; r < res->cols[c].nrows; r++) {
 				const struct metrics_row *row = &res->cols[c].rows[r];
-				if ((int)row->kind != kind)
+				int last = !strcmp(row->key, "startup.ready");
+				if ((int)row->kind * 2 + last != rank)
 					continue;
 				size_t i;
 				for (i = 0; i < n && strcmp(keys[i].key, row->key); i++)
@@ -94,7 +97,7 @@ static void cell_main(const struct metrics_result *res, const struct metrics_col
 {
 	char v[32];
 	if (!row) {
-		snprintf(buf, CELL, "%s", col->available && !col->error[0] ? "-" : "");
+		snprintf(buf, CELL, "%s", col->available ? "-" : "");
 		return;
 	}
 	metrics_fmt_value(row->s.median, v, sizeof(v));
@@ -142,7 +145,7 @@ static const char *kind_title(int kind)
 	case METRICS_DISK:
 		return "Disk I/O";
 	case METRICS_NET:
-		return "Network (UDP echo over the lab network)";
+		return "Network (UDP echo: one request in flight)";
 	default:
 		return "KVM exits per second, by reason, during each workload";
 	}
@@ -191,7 +194,9 @@ static void render_table(FILE *out, const struct metrics_result *res)
 	for (size_t c = 0; c < ncols; c++) {
 		const struct metrics_column *col = &res->cols[c];
 		fprintf(out, "  %-*s", (int)w[c],
-			!col->available ? "unavailable" : col->error[0] ? "failed" : col->backend);
+			!col->available                  ? "unavailable"
+			: col->error[0] && !col->nrows   ? "failed"
+							 : col->backend);
 	}
 	fprintf(out, "\n");
 	int last_kind = -1;
@@ -230,17 +235,17 @@ static void render_table(FILE *out, const struct metrics_result *res)
 	int header = 0;
 	for (size_t c = 0; c < res->ncols; c++) {
 		const struct metrics_column *col = &res->cols[c];
-		const char *what = !col->available ? "unavailable" : col->error[0] ? "failed" : NULL;
-		if (what || col->reason[0]) {
-			if (!header++)
-				fprintf(out, "\nNotes:\n");
-			if (what)
-				fprintf(out, "  %s: %s: %s\n", col->engine, what,
-					col->error[0] ? col->error : col->reason);
-			else
-				fprintf(out, "  %s (%s): %s\n", col->engine, col->backend,
-					col->reason);
-		}
+		const char *what = !col->available ? "unavailable"
+				   : col->error[0] ? (col->nrows ? "not all measured" : "failed")
+						   : NULL;
+		if ((what || col->reason[0]) && !header++)
+			fprintf(out, "\nNotes:\n");
+		if (!col->available)
+			fprintf(out, "  %s: unavailable: %s\n", col->engine, col->reason);
+		else if (col->reason[0])
+			fprintf(out, "  %s (%s): %s\n", col->engine, col->backend, col->reason);
+		if (col->available && what)
+			fprintf(out, "  %s: %s: %s\n", col->engine, what, col->error);
 		for (size_t r = 0; r < col->nrows; r++) {
 			if (!col->rows[r].note[0])
 				continue;
@@ -352,7 +357,7 @@ static void render_csv(FILE *out, const struct metrics_result *res)
 		if (!col->available || col->error[0]) {
 			csv_field(out, col->engine, 0);
 			csv_field(out, col->title, 0);
-			csv_field(out, col->available ? "failed" : "unavailable", 0);
+			csv_field(out, col->available ? "error" : "unavailable", 0);
 			fputs(",,,,,,,,,,", out);
 			csv_field(out, col->error[0] ? col->error : col->reason, 1);
 		}

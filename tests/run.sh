@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # tests/run.sh TIER...: run every test of the given tiers and summarise.
 #
-# A tier is build/tests/TIER/**/test_* (cmocka programs) plus
+# A tier is $VLAB_BUILD/tests/TIER/**/test_* (build/ by default) (cmocka programs) plus
 # tests/TIER/**/*.sh (scripts: exit 0 pass, 77 skip with the reason printed,
 # anything else fail).  Prints each program's own output, then one summary
 # line per tier and a total; exits 1 when anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-export VLAB_SELF="$PWD/vlab"
+export VLAB_SELF="${VLAB_SELF:-$PWD/vlab}"
+# The build folder holding the test programs (build/asan for make check-asan).
+B=${VLAB_BUILD:-build}
 : "${VLAB_TEST_TIMEOUT:=900}"
 total_pass=0 total_skip=0 total_fail=0
 failed_list=()
@@ -27,12 +29,12 @@ run_one() { # name cmd...
 
 for tier in "$@"; do
 	pass=0 skip=0 fail=0 progs=0
-	mapfile -t bins < <(find "build/tests/$tier" -type f -name 'test_*' -perm -u+x 2>/dev/null | sort)
+	mapfile -t bins < <(find "$B/tests/$tier" -type f -name 'test_*' -perm -u+x 2>/dev/null | sort)
 	mapfile -t scripts < <(find "tests/$tier" -type f -name '*.sh' 2>/dev/null | sort)
 	echo "==== $tier tests"
 	for b in "${bins[@]}"; do
 		progs=$((progs + 1))
-		run_one "${b#build/tests/}" "$b"
+		run_one "${b#"$B"/tests/}" "$b"
 		p=$(grep -oE '\[  PASSED  \] [0-9]+' <<<"$LAST_OUT" | grep -oE '[0-9]+$' || true)
 		s=$(grep -oE '\[  SKIPPED \] [0-9]+ test' <<<"$LAST_OUT" | grep -oE '[0-9]+' | head -1 || true)
 		f=$(grep -oE '\[  FAILED  \] [0-9]+ test' <<<"$LAST_OUT" | grep -oE '[0-9]+' | head -1 || true)

@@ -34,6 +34,9 @@ static const struct tui_panel_ops *const panels[TUI_P_COUNT] = {
 static void layout(struct tui_app *app)
 {
 	int rows = LINES, cols = COLS;
+	app->laid_cols = cols;
+	app->laid_lines = rows;
+	app->lesson_dirty = 1;
 	app->too_small = cols < 60 || rows < 16;
 	struct tui_rect body = {1, 0, rows - 2, cols};
 	if (app->zoom) {
@@ -48,9 +51,16 @@ static void layout(struct tui_app *app)
 	int up_h = body.h - con_h;
 	int left_w = cols >= 120 ? cols * 52 / 100 : cols * 55 / 100;
 	int right_w = cols - left_w;
-	int inst_h = up_h * 2 / 5;
-	if (inst_h < 5)
-		inst_h = 5;
+	/* The instances pane grows with its entries, leaving the metrics
+	 * pane at least 8 rows. */
+	int want = 2;
+	for (size_t i = 0; i < app->ninst; i++)
+		want += tui_inst_lines(&app->inst[i]);
+	int inst_h = want > up_h * 2 / 5 ? want : up_h * 2 / 5;
+	if (inst_h > up_h - 8)
+		inst_h = up_h - 8;
+	if (inst_h < 4)
+		inst_h = 4;
 	app->rect[TUI_P_LESSON] = (struct tui_rect){body.y, 0, up_h, left_w};
 	app->rect[TUI_P_INSTANCES] = (struct tui_rect){body.y, left_w, inst_h, right_w};
 	app->rect[TUI_P_METRICS] = (struct tui_rect){body.y + inst_h, left_w, up_h - inst_h, right_w};
@@ -119,50 +129,62 @@ static void draw_top(struct tui_app *app)
 
 static void draw_keys(struct tui_app *app)
 {
-	char line[512];
 	const char *local = NULL;
 	if (app->mode == TUI_MODE_PICKER)
 		local = tui_picker_panel.keys(app);
 	else if (panels[app->focus]->keys)
 		local = panels[app->focus]->keys(app);
-	if (app->overlay == TUI_OV_QUIT)
-		snprintf(line, sizeof(line), " y quit  n stay");
-	else if (app->overlay == TUI_OV_HELP)
-		snprintf(line, sizeof(line), " any key: close help");
-	else if (app->mode == TUI_MODE_PICKER)
-		snprintf(line, sizeof(line), " F1 help  %s  q quit", local ? local : "");
-	else if (app->typing || app->answering)
-		snprintf(line, sizeof(line), " %s  F1 help", local ? local : "");
-	else
-		snprintf(line, sizeof(line), " F1 help  Tab focus  n/p step  r run  c check  h hint  "
-					     "%s  z zoom  q quit",
-			 local ? local : "");
-	/* "KEY what  KEY what": each key name stands out. */
+	/* Keys by priority: what fits the width is shown. */
+	const char *tok[16];
+	size_t nt = 0;
+	if (app->overlay == TUI_OV_QUIT) {
+		tok[nt++] = "y quit";
+		tok[nt++] = "n stay";
+	} else if (app->overlay == TUI_OV_HELP) {
+		tok[nt++] = "any key: close help";
+	} else if (app->mode == TUI_MODE_PICKER) {
+		tok[nt++] = "F1 help";
+		tok[nt++] = local;
+		tok[nt++] = "q quit";
+	} else if (app->typing || app->answering) {
+		tok[nt++] = local;
+		tok[nt++] = "F1 help";
+	} else {
+		static const char *const global[] = {"F1 help", "q quit",   "n/p step",  "r run",
+						     "c check", "h hint",   "Tab focus"};
+		for (size_t i = 0; i < sizeof(global) / sizeof(global[0]); i++)
+			tok[nt++] = global[i];
+		tok[nt++] = local;
+		tok[nt++] = "z zoom";
+	}
+	/* "KEY what": each key name stands out. */
 	move(LINES - 1, 0);
 	clrtoeol();
 	int x = 0;
-	for (const char *p = line; *p && x < COLS;) {
-		const char *end = strstr(p, "  ");
-		size_t n = end ? (size_t)(end - p) : strlen(p);
-		char tok[128];
-		snprintf(tok, sizeof(tok), "%.*s", (int)n, p);
-		char *sp = strchr(tok + 1, ' ');
+	for (size_t i = 0; i < nt; i++) {
+		if (!tok[i])
+			continue;
+		int need = (int)strlen(tok[i]) + 2;
+		if (x + need > COLS)
+			continue; /* a lower-priority key may still fit */
+		char key[128];
+		snprintf(key, sizeof(key), "%s", tok[i]);
+		char *sp = strchr(key + 1, ' ');
 		if (sp)
 			*sp = '\0';
-		x += tui_draw_str(LINES - 1, x, COLS - x, tok, TUI_KEY);
-		if (sp) {
-			*sp = ' ';
-			x += tui_draw_str(LINES - 1, x, COLS - x, sp, TUI_NORMAL);
-		}
-		x += tui_draw_str(LINES - 1, x, COLS - x, "  ", TUI_NORMAL);
-		p += n;
-		while (*p == ' ')
-			p++;
+		x += tui_draw_str(LINES - 1, x, COLS - x, " ", TUI_NORMAL);
+		x += tui_draw_str(LINES - 1, x, COLS - x, key, TUI_KEY);
+		if (sp)
+			x += tui_draw_str(LINES - 1, x, COLS - x, tok[i] + (sp - key), TUI_NORMAL);
+		x += tui_draw_str(LINES - 1, x, COLS - x, " ", TUI_NORMAL);
 	}
 }
 
 static void draw(struct tui_app *app)
 {
+	/* Laid out again every frame: the size may have changed unreported,
+	 * the instances pane grows with its entries (cheap arithmetic). */
+	layout(app);
 	erase();
 	if (app->too_small) {
 		char msg[128];
@@ -398,9 +420,9 @@ static int run_loop(struct tui_app *app)
 					need_draw = 1;
 			}
 		}
-		if (r <= 0)
-			continue;
-		if (pfd[0].revents & POLLIN) {
+		/* Keys are read every turn (getch does not block): a resize
+		 * reaches us as KEY_RESIZE from getch, whatever woke us. */
+		{
 			uint64_t t0 = vlab_now_ns();
 			int ch, keys = 0;
 			while ((ch = getch()) != ERR) {
@@ -423,8 +445,9 @@ static int run_loop(struct tui_app *app)
 	return VLAB_EXIT_OK;
 }
 
-int tui_main(const char *lab_path)
+int tui_main(const struct tui_opts *opts)
 {
+	const char *lab_path = opts ? opts->lab : NULL;
 	struct tui_app *app = calloc(1, sizeof(*app));
 	if (!app) {
 		fprintf(stderr, "vlab: out of memory\n");
@@ -447,6 +470,10 @@ int tui_main(const char *lab_path)
 		tui_picker_scan(app);
 	}
 	int rc = VLAB_EXIT_OK;
+	if (opts) {
+		app->workbook = opts->workbook;
+		app->fresh = opts->fresh;
+	}
 	if (lab_path && tui_open_lab(app, lab_path) < 0) {
 		tui_term_stop(&app->term);
 		fprintf(stderr, "vlab run: %s\n", app->status);

@@ -20,6 +20,7 @@
 #include "tui/scrollback.h"
 #include "tui/term.h"
 #include "tui/text.h"
+#include "tui/tui.h"
 
 struct tui_rect {
 	int y, x, h, w;
@@ -56,16 +57,16 @@ struct tui_inst {
 	int scroll; /* console lines up from the bottom */
 	struct tui_procstat ps;
 	int ps_ok;
-	/* exits (or hypercalls) per second by reason, busiest first */
+	/* VM exits and unikernel hypercalls per second by reason, busiest
+	 * first (engines/counters.h names: "exit.io", "hc.poll") */
 	struct vlab_counter prev[VLAB_COUNTERS_MAX];
 	size_t nprev;
 	uint64_t prev_ns;
-	struct {
-		char name[VLAB_COUNTER_NAME];
+	struct tui_rate {
+		char name[VLAB_COUNTER_NAME]; /* without its prefix: "io", "poll" */
 		double rate;
-		uint64_t total;
-	} top[TUI_TOP_EXITS];
-	size_t ntop;
+	} exits[TUI_TOP_EXITS], hcalls[TUI_TOP_EXITS];
+	size_t nexits, nhcalls;
 	uint64_t exits_total;
 };
 
@@ -84,6 +85,7 @@ struct tui_app {
 	int focus;    /* enum tui_panel_id */
 	struct tui_rect rect[TUI_P_COUNT];
 	int too_small;
+	int laid_cols, laid_lines; /* the size the rectangles were computed for */
 
 	/* the picker */
 	struct lesson_catalog_entry *labs;
@@ -91,6 +93,8 @@ struct tui_app {
 	int picker_scroll;
 
 	/* the open lab */
+	const char *workbook; /* from the command line, NULL default */
+	int fresh;
 	struct lesson_session *lab;
 	size_t nitems;
 	size_t cur;
@@ -126,9 +130,6 @@ struct tui_app {
 	FILE *trace; /* VLAB_TUI_TRACE: key-to-redraw times */
 };
 
-/* Runs the TUI: the picker when lab_path is NULL, else that lab.
- * Returns the process exit status (cli/cli.h). */
-int tui_main(const char *lab_path);
 
 /* ---- helpers for panels (tui/draw.c) ---- */
 
@@ -161,6 +162,8 @@ void tui_close_lab(struct tui_app *app);
 int tui_lab_events(struct tui_app *app);
 /* Samples live CPU, memory and exit rates of every instance. */
 void tui_sample(struct tui_app *app);
+/* Lines the instances pane would like for entry ti. */
+int tui_inst_lines(const struct tui_inst *ti);
 /* Whether an instance is still starting or running. */
 int tui_any_running(const struct tui_app *app);
 /* Scans the shipped and the student's lab folders for the picker. */

@@ -78,13 +78,18 @@ int tui_chart_render(const struct tui_chart *c, int width, const struct tui_glyp
 			same_runs = 0;
 		runs = c->bar[i].runs > runs ? c->bar[i].runs : runs;
 	}
-	char title[160];
-	size_t k = (size_t)snprintf(title, sizeof(title), "%s (%s)", c->title, c->unit);
-	if (runs)
-		k += (size_t)snprintf(title + k, sizeof(title) - k, ", %s%u run%s", same_runs ? "" : "up to ",
-				      runs, runs == 1 ? "" : "s");
-	snprintf(title + k, sizeof(title) - k, ", %s is better", c->lower_better ? "lower" : "higher");
-	if (tui_text_add(out, title, TUI_EMPH, width) < 0)
+	/* The title, as long as the width allows. */
+	char title[3][160];
+	snprintf(title[0], sizeof(title[0]), "%s (%s), %s%u run%s, %s is better", c->title, c->unit,
+		 same_runs ? "" : "up to ", runs, runs == 1 ? "" : "s",
+		 c->lower_better ? "lower" : "higher");
+	snprintf(title[1], sizeof(title[1]), "%s (%s) n=%u, %s", c->title, c->unit, runs,
+		 c->lower_better ? "lower=better" : "higher=better");
+	snprintf(title[2], sizeof(title[2]), "%s (%s) n=%u", c->title, c->unit, runs);
+	int ti = 0;
+	while (ti < 2 && (int)strlen(title[ti]) > width)
+		ti++;
+	if (tui_text_add(out, title[ti], TUI_EMPH, width) < 0)
 		return -1;
 
 	int labelw = 4;
@@ -104,7 +109,7 @@ int tui_chart_render(const struct tui_chart *c, int width, const struct tui_glyp
 			rightw = w > rightw ? w : rightw;
 		}
 		barw = width - labelw - rightw - 2;
-		if (barw >= 6 || parts == 1)
+		if (barw >= 14 || parts == 1)
 			break;
 		parts = parts == 7 ? 5 : 1; /* drop the range first, then the ratio */
 	}

@@ -48,37 +48,45 @@ static void inst_clear(struct tui_app *app)
 	app->tab = 0;
 }
 
-/* Exits (or hypercalls) per second by reason, busiest first. */
+/* Inserts (name, rate) into a busiest-first list of TUI_TOP_EXITS. */
+static void top_insert(struct tui_rate *list, size_t *n, const char *name, double rate)
+{
+	size_t pos = *n;
+	while (pos > 0 && list[pos - 1].rate < rate)
+		pos--;
+	if (pos >= TUI_TOP_EXITS)
+		return;
+	size_t last = *n < TUI_TOP_EXITS ? *n : TUI_TOP_EXITS - 1;
+	memmove(&list[pos + 1], &list[pos], (last - pos) * sizeof(list[0]));
+	snprintf(list[pos].name, sizeof(list[pos].name), "%s", name);
+	list[pos].rate = rate;
+	if (*n < TUI_TOP_EXITS)
+		(*n)++;
+}
+
+/* VM exits and hypercalls per second by reason, busiest first. */
 static void rates(struct tui_inst *ti, const struct vlab_counters *cs, uint64_t now)
 {
 	struct vlab_counter cur[VLAB_COUNTERS_MAX];
 	size_t n = vlab_counters_snapshot(cs, cur, VLAB_COUNTERS_MAX);
 	double dt = ti->prev_ns ? (double)(now - ti->prev_ns) / 1e9 : 0;
-	ti->ntop = 0;
+	ti->nexits = ti->nhcalls = 0;
 	ti->exits_total = 0;
 	for (size_t k = 0; k < n; k++) {
 		int is_exit = !strncmp(cur[k].name, "exit.", 5);
 		if (!is_exit && strncmp(cur[k].name, "hc.", 3))
 			continue;
-		if (is_exit)
-			ti->exits_total += cur[k].value;
 		uint64_t before = 0;
 		for (size_t j = 0; j < ti->nprev; j++)
 			if (!strcmp(ti->prev[j].name, cur[k].name))
 				before = ti->prev[j].value;
 		double rate = dt > 0 && cur[k].value >= before ? (double)(cur[k].value - before) / dt : 0;
-		size_t pos = ti->ntop;
-		while (pos > 0 && ti->top[pos - 1].rate < rate)
-			pos--;
-		if (pos >= TUI_TOP_EXITS)
-			continue;
-		size_t last = ti->ntop < TUI_TOP_EXITS ? ti->ntop : TUI_TOP_EXITS - 1;
-		memmove(&ti->top[pos + 1], &ti->top[pos], (last - pos) * sizeof(ti->top[0]));
-		snprintf(ti->top[pos].name, sizeof(ti->top[pos].name), "%s", cur[k].name);
-		ti->top[pos].rate = rate;
-		ti->top[pos].total = cur[k].value;
-		if (ti->ntop < TUI_TOP_EXITS)
-			ti->ntop++;
+		if (is_exit) {
+			ti->exits_total += cur[k].value;
+			top_insert(ti->exits, &ti->nexits, cur[k].name + 5, rate);
+		} else {
+			top_insert(ti->hcalls, &ti->nhcalls, cur[k].name + 3, rate);
+		}
 	}
 	memcpy(ti->prev, cur, n * sizeof(cur[0]));
 	ti->nprev = n;
@@ -253,7 +261,8 @@ int tui_open_lab(struct tui_app *app, const char *path)
 {
 	struct vlab_err err = {0};
 	struct lesson_session *s;
-	struct lesson_session_opts opts = {.lab = path};
+	struct lesson_session_opts opts = {.lab = path, .workbook = app->workbook, .fresh = app->fresh};
+	app->fresh = 0; /* only the first lab opened starts afresh */
 	tui_status(app, TUI_WARN, "opening %s...", path);
 	if (lesson_session_open(&opts, &s, &err) < 0) {
 		tui_status(app, TUI_BAD, "%s", err.msg);
@@ -274,10 +283,9 @@ int tui_open_lab(struct tui_app *app, const char *path)
 	tui_log(app, "opened %s (%s); workbook %s", info->title, info->path,
 		lesson_session_workbook_path(s));
 	tui_goto_item(app, at);
+	app->status[0] = '\0';
 	if (at > 0)
 		tui_status(app, TUI_GOOD, "welcome back: resuming at %zu of %zu", at + 1, app->nitems);
-	else
-		tui_status(app, TUI_NORMAL, "%s", info->title);
 	tui_lab_events(app);
 	return 0;
 }

@@ -25,67 +25,100 @@ static enum tui_style state_style(enum vlab_state s)
 	}
 }
 
-/* The entry's lines; returns how many were drawn. */
+/* "330K", "14.2M", "1.1G": memory in few columns. */
+static void short_bytes(uint64_t b, char *buf, size_t len)
+{
+	static const char unit[] = "BKMGT";
+	double v = (double)b;
+	int u = 0;
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, v >= 100 || u == 0 ? "%.0f%c" : "%.1f%c", v, unit[u]);
+}
+
+/* "exits/s io 1.2k mmio 310 hlt 5 (total 53k)": a rate list on one line. */
+static void draw_rates(int y, int x, int w, const char *what, const struct tui_rate *list,
+		       size_t n, uint64_t total)
+{
+	char part[64], num[16];
+	int c = x + tui_draw_str(y, x, w, what, TUI_NORMAL);
+	for (size_t k = 0; k < n && c < x + w - 4; k++) {
+		snprintf(part, sizeof(part), " %s ", list[k].name);
+		c += tui_draw_str(y, c, x + w - c, part, TUI_NORMAL);
+		if (list[k].rate < 1)
+			snprintf(num, sizeof(num), "%.0f", list[k].rate);
+		else
+			tui_fmt_num(list[k].rate, num, sizeof(num));
+		c += tui_draw_str(y, c, x + w - c, num, list[k].rate > 0 ? TUI_WARN : TUI_DIM);
+	}
+	if (total && c < x + w - 8) {
+		char t[16];
+		if (total < 100000)
+			snprintf(t, sizeof(t), "%llu", (unsigned long long)total);
+		else
+			tui_fmt_num((double)total, t, sizeof(t));
+		snprintf(part, sizeof(part), " (total %s)", t);
+		tui_draw_str(y, c, x + w - c, part, TUI_DIM);
+	}
+}
+
+/* Lines an entry would like: identity, figures, exits, hypercalls. */
+int tui_inst_lines(const struct tui_inst *ti)
+{
+	return 2 + (ti->nexits > 0) + (ti->nhcalls > 0);
+}
+
+/* The entry's lines (at most room); returns how many were drawn. */
 static int draw_one(struct tui_app *app, const struct tui_inst *ti, int y, int x, int w, int room)
 {
 	const struct lesson_instance *li = tui_inst_of(app, ti);
-	if (!li)
+	if (!li || room < 1)
 		return 0;
 	enum vlab_state st = li->state;
-	char cpu[16] = "-", mem[24] = "-", line[320];
+	int live = !li->gone && (st == VLAB_STATE_RUNNING || st == VLAB_STATE_STARTING);
+	char cpu[16] = "-", mem[24] = "-", line[320], t[24];
 	if (ti->ps_ok && ti->ps.valid)
 		snprintf(cpu, sizeof(cpu), "%.0f%%", ti->ps.cpu_pct);
 	if (ti->ps_ok)
-		vlab_fmt_bytes(ti->ps.pss ? ti->ps.pss : ti->ps.rss, mem, sizeof(mem));
+		short_bytes(ti->ps.pss ? ti->ps.pss : ti->ps.rss, mem, sizeof(mem));
+	const char *backend = li->backend[0] ? li->backend : "-";
+
+	/* Line 1: name, state, engine and backend.  Then, by priority, as
+	 * room allows: the exits by reason (the hypervisor at work), the
+	 * live figures, the hypercalls, an error. */
 	int c = x;
 	c += tui_draw_str(y, c, w, app->term.g.bullet, state_style(st));
 	c += tui_draw_str(y, c, x + w - c, " ", TUI_NORMAL);
 	c += tui_draw_str(y, c, x + w - c, ti->name, TUI_EMPH);
 	snprintf(line, sizeof(line), " %s ", li->gone ? "gone" : vlab_state_name(st));
 	c += tui_draw_str(y, c, x + w - c, line, state_style(st));
-	if (st == VLAB_STATE_RUNNING || st == VLAB_STATE_STARTING) {
-		snprintf(line, sizeof(line), "cpu %s mem %s", cpu, mem);
+	snprintf(line, sizeof(line), "%s/%s", li->engine, backend);
+	c += tui_draw_str(y, c, x + w - c, line, TUI_DIM);
+	if (li->emulated)
+		c += tui_draw_str(y, c, x + w - c, " emulated", TUI_WARN);
+	if (room == 1 && live) {
+		snprintf(line, sizeof(line), " %s %s", cpu, mem);
 		tui_draw_str(y, c, x + w - c, line, TUI_NORMAL);
 	}
 	int used = 1;
-	if (used < room) {
-		char up[48] = "", t[24];
+	if (live && ti->nexits && used < room)
+		draw_rates(y + used++, x + 2, w - 2, "exits/s", ti->exits, ti->nexits, ti->exits_total);
+	if (used < room && (live || li->startup_ns)) {
+		line[0] = '\0';
+		if (live)
+			snprintf(line, sizeof(line), "  cpu %s mem %s", cpu, mem);
 		if (li->startup_ns)
-			snprintf(up, sizeof(up), ", ready in %s", vlab_fmt_ns(li->startup_ns, t, sizeof(t)));
-		int cc = x + tui_draw_str(y + used, x, w, "  ", TUI_NORMAL);
-		snprintf(line, sizeof(line), "%s on %s", li->engine, li->backend[0] ? li->backend : "-");
-		cc += tui_draw_str(y + used, cc, x + w - cc, line, TUI_DIM);
-		if (li->emulated)
-			cc += tui_draw_str(y + used, cc, x + w - cc, " (emulated)", TUI_WARN);
-		tui_draw_str(y + used, cc, x + w - cc, up, TUI_DIM);
-		used++;
+			snprintf(line + strlen(line), sizeof(line) - strlen(line), "%sready %s ms",
+				 live ? ", " : "  ", tui_fmt_num((double)li->startup_ns / 1e6, t, sizeof(t)));
+		tui_draw_str(y + used++, x, w, line, TUI_NORMAL);
 	}
+	if (live && ti->nhcalls && used < room)
+		draw_rates(y + used++, x + 2, w - 2, "hypercalls/s", ti->hcalls, ti->nhcalls, 0);
 	if (li->error[0] && used < room) {
 		snprintf(line, sizeof(line), "  %s", li->error);
-		tui_draw_str(y + used, x, w, line, TUI_BAD);
-		used++;
-	}
-	if (ti->ntop && used < room) {
-		/* "exits/s io 1.2k mmio 310 hlt 5": the hypervisor at work. */
-		int hc = !strncmp(ti->top[0].name, "hc.", 3);
-		int cc = x + 2;
-		cc += tui_draw_str(y + used, cc, x + w - cc, hc ? "hypercalls/s" : "exits/s", TUI_NORMAL);
-		for (size_t k = 0; k < ti->ntop && cc < x + w - 4; k++) {
-			const char *nm = strchr(ti->top[k].name, '.');
-			char num[16];
-			snprintf(line, sizeof(line), " %s ", nm ? nm + 1 : ti->top[k].name);
-			cc += tui_draw_str(y + used, cc, x + w - cc, line, TUI_NORMAL);
-			cc += tui_draw_str(y + used, cc, x + w - cc,
-					   tui_fmt_num(ti->top[k].rate, num, sizeof(num)), TUI_WARN);
-		}
-		used++;
-		if (used < room && ti->exits_total) {
-			char tot[16];
-			snprintf(line, sizeof(line), "  %s VM exits since start",
-				 tui_fmt_num((double)ti->exits_total, tot, sizeof(tot)));
-			tui_draw_str(y + used, x, w, line, TUI_DIM);
-			used++;
-		}
+		tui_draw_str(y + used++, x, w, line, TUI_BAD);
 	}
 	return used;
 }
@@ -106,10 +139,11 @@ static void draw(struct tui_app *app, struct tui_rect r, int focused)
 	int per = (int)(r.h / (int)(app->ninst - first));
 	if (per < 1)
 		per = 1;
-	if (per > 5)
-		per = 5;
 	for (size_t i = first; i < app->ninst && y < r.y + r.h; i++) {
-		int room = r.y + r.h - y < per ? r.y + r.h - y : per;
+		int want = tui_inst_lines(&app->inst[i]);
+		int room = per < want ? per : want;
+		if (room > r.y + r.h - y)
+			room = r.y + r.h - y;
 		y += draw_one(app, &app->inst[i], y, r.x, r.w, room);
 	}
 }

@@ -20,7 +20,7 @@ static const char *state_word(const struct lesson_item *it, const struct lesson_
 		return "working...";
 	case LESSON_PASSED:
 		*style = TUI_GOOD;
-		return q ? "answer saved: right" : "check passed";
+		return q ? "answer saved: right" : it->has_check ? "check passed" : "done";
 	case LESSON_FAILED:
 		*style = TUI_BAD;
 		return q ? "answer saved: not right yet (a to answer again)"
@@ -36,6 +36,24 @@ static const char *state_word(const struct lesson_item *it, const struct lesson_
 			return "press a to answer";
 		return it->has_run ? "press r to run this step" : it->has_check ? "press c to check" : "";
 	}
+}
+
+/* The message with the lab's folder left out of "/path/to/lab.lua:12:",
+ * which says nothing the student needs and costs a line at 80 columns. */
+static void short_paths(const struct tui_app *app, const char *in, char *out, size_t len)
+{
+	const char *path = lesson_session_lab(app->lab)->path;
+	const char *slash = strrchr(path, '/');
+	size_t dl = slash ? (size_t)(slash - path) + 1 : 0;
+	size_t k = 0;
+	while (*in && k + 1 < len) {
+		if (dl && !strncmp(in, path, dl)) {
+			in += dl;
+			continue;
+		}
+		out[k++] = *in++;
+	}
+	out[k] = '\0';
 }
 
 /* Rebuilds the wrapped text when the item, its state or the width changed. */
@@ -71,7 +89,9 @@ static void rebuild(struct tui_app *app, int width)
 	}
 	if (st->message[0]) {
 		struct tui_text m = {0};
-		tui_text_render(&m, st->message, width - 2);
+		char msg[2048];
+		short_paths(app, st->message, msg, sizeof(msg));
+		tui_text_render(&m, msg, width - 2);
 		for (size_t i = 0; i < m.n; i++) {
 			struct tui_line *l = tui_text_newline(&app->lesson);
 			if (!l)
@@ -178,7 +198,7 @@ static void draw(struct tui_app *app, struct tui_rect r, int focused)
 	/* A scroll mark in the right column when the text does not fit. */
 	if (maxs > 0 && body.h > 2) {
 		int pos = body.y + (body.h - 1) * app->lesson_scroll / maxs;
-		tui_draw_str(pos, body.x + body.w - 1, 1, app->term.g.vline, TUI_FOCUS);
+		tui_draw_str(pos, body.x + body.w - 1, 1, app->term.g.full, TUI_DIM);
 		if (app->lesson_scroll < maxs)
 			tui_draw_str(body.y + body.h - 1, body.x + body.w - 1, 1, "v", TUI_DIM);
 	}

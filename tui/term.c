@@ -67,6 +67,23 @@ static void on_term_signal(int sig)
 	errno = saved;
 }
 
+/* SIGWINCH: ncurses' own handler notes the new size (getch then returns
+ * KEY_RESIZE); ours also wakes the poll loop, which may be asleep. */
+static struct sigaction ncurses_winch;
+
+static void on_winch(int sig)
+{
+	int saved = errno;
+	if (ncurses_winch.sa_handler != SIG_DFL && ncurses_winch.sa_handler != SIG_IGN &&
+	    !(ncurses_winch.sa_flags & SA_SIGINFO))
+		ncurses_winch.sa_handler(sig);
+	unsigned char b = 0; /* 0: not a reason to leave */
+	if (sigpipe_fd[1] >= 0 && write(sigpipe_fd[1], &b, 1) < 0) {
+		/* full pipe: the loop wakes anyway */
+	}
+	errno = saved;
+}
+
 static void on_crash(int sig)
 {
 	if (reset_len && write(STDOUT_FILENO, reset_seq, reset_len) < 0) {
@@ -204,6 +221,8 @@ int tui_term_start(struct tui_term *t, struct vlab_err *err)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGQUIT, &sa, NULL);
+	sa.sa_handler = on_winch;
+	sigaction(SIGWINCH, &sa, &ncurses_winch);
 	sa.sa_handler = on_crash;
 	sa.sa_flags = SA_RESETHAND;
 	sigaction(SIGSEGV, &sa, NULL);
@@ -230,6 +249,7 @@ void tui_term_stop(struct tui_term *t)
 	signal(SIGINT, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
 	signal(SIGQUIT, SIG_DFL);
+	signal(SIGWINCH, SIG_DFL);
 	for (int i = 0; i < 2; i++)
 		if (sigpipe_fd[i] >= 0) {
 			close(sigpipe_fd[i]);
@@ -245,6 +265,7 @@ int tui_term_pending_signal(struct tui_term *t)
 	unsigned char b;
 	int sig = 0;
 	while (t->sigfd >= 0 && read(t->sigfd, &b, 1) == 1)
-		sig = b;
+		if (b)
+			sig = b;
 	return sig;
 }

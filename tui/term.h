@@ -43,7 +43,7 @@ struct tui_term {
 	int color;     /* colours in use */
 	int started;   /* curses is up */
 	struct tui_glyphs g;
-	int sigfd;     /* readable when a terminating signal arrived */
+	int sigfd;     /* readable when a terminating signal or a resize arrived */
 };
 
 /* Starts curses on the controlling terminal: locale, raw keys, keypad,
@@ -57,7 +57,8 @@ int tui_term_start(struct tui_term *t, struct vlab_err *err);
 /* Restores the terminal (idempotent; also registered with atexit). */
 void tui_term_stop(struct tui_term *t);
 
-/* The signal that asked us to leave (0 when none); drains sigfd. */
+/* The signal that asked us to leave (0 when none, or only a resize);
+ * drains sigfd. */
 int tui_term_pending_signal(struct tui_term *t);
 
 /* curses attributes for a style. */

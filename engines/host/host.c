@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/paths.h"
@@ -87,6 +88,10 @@ static int host_serve(const struct vlab_spec *spec, struct vlab_child *child,
 	argv[n] = NULL;
 
 	vlab_child_attr(child, "backend", "native");
+	vlab_child_attr(child, "emulated", "no");
+	struct stat st;
+	if (stat(argv[0], &st) == 0) /* what a user ships: the program itself */
+		vlab_child_attr(child, "image_bytes", "%lld", (long long)st.st_size);
 	if (dup2(child->control_fd, 0) < 0 || dup2(child->control_fd, 1) < 0 ||
 	    dup2(child->console_fd, 2) < 0) {
 		free(argcopy);

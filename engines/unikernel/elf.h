@@ -14,9 +14,9 @@
 #define UK_ELF_MAX_PHDRS 64
 
 struct uk_elf_seg {
-	uint64_t vaddr, memsz;  /* where it goes in guest memory */
+	uint64_t vaddr, memsz;	 /* where it goes in guest memory */
 	uint64_t offset, filesz; /* what of the file fills it; the rest is zero */
-	uint32_t flags;          /* PF_R | PF_W | PF_X */
+	uint32_t flags;		 /* PF_R | PF_W | PF_X */
 };
 
 struct uk_elf {
@@ -33,8 +33,7 @@ int uk_elf_parse(const uint8_t *img, uint64_t len, uint64_t ram_lo, uint64_t ram
 		 struct uk_elf *out, struct vlab_err *err);
 
 /* Reads a whole image file of at most max bytes.  The caller frees *img. */
-int uk_elf_read(const char *path, uint64_t max, uint8_t **img, uint64_t *len,
-		struct vlab_err *err);
+int uk_elf_read(const char *path, uint64_t max, uint8_t **img, uint64_t *len, struct vlab_err *err);
 
 /* Copies the parsed segments of img into guest RAM.  Bytes past a segment's
  * file part are left as they are: fresh guest RAM is zero. */

@@ -20,9 +20,9 @@
 #include "core/clock.h"
 #include "engines/unikernel/monitor.h"
 
-#define IO_MAX (1u << 20)          /* console, control: bytes per call */
+#define IO_MAX (1u << 20) /* console, control: bytes per call */
 #define BLOCK_SIZE 512u
-#define BLOCK_MAX_IO (4u << 20)    /* block: bytes per call */
+#define BLOCK_MAX_IO (4u << 20)	   /* block: bytes per call */
 #define CTL_WRITE_TIMEOUT_MS 30000 /* a front end that stops reading */
 
 struct hcall {
@@ -32,7 +32,7 @@ struct hcall {
 };
 
 static int invalid(struct vlab_err *err, const char *call, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int invalid(struct vlab_err *err, const char *call, const char *fmt, ...)
 {
@@ -45,8 +45,8 @@ static int invalid(struct vlab_err *err, const char *call, const char *fmt, ...)
 }
 
 /* The buffer of a uk_hc_io, checked: host pointer or NULL with err. */
-static void *io_buf(struct uk_monitor *m, const struct uk_hc_io *io, uint64_t max,
-		    const char *call, struct vlab_err *err)
+static void *io_buf(struct uk_monitor *m, const struct uk_hc_io *io, uint64_t max, const char *call,
+		    struct vlab_err *err)
 {
 	if (io->len > max)
 		return invalid(err, call, "length %#" PRIx64 " exceeds %#" PRIx64, io->len, max),
@@ -70,7 +70,8 @@ static int hc_console_write(struct uk_monitor *m, void *arg, struct vlab_err *er
 	 * and counted. */
 	size_t done = 0;
 	while (done < io->len) {
-		ssize_t n = send(m->console_fd, p + done, io->len - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+		ssize_t n =
+		    send(m->console_fd, p + done, io->len - done, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n < 0 && errno == ENOTSOCK)
 			n = write(m->console_fd, p + done, io->len - done);
 		if (n < 0 && errno == EINTR)
@@ -82,7 +83,8 @@ static int hc_console_write(struct uk_monitor *m, void *arg, struct vlab_err *er
 	if (done < io->len) {
 		m->console_dropped += io->len - done;
 		if (m->counters && m->console_dropped_id < 0)
-			m->console_dropped_id = vlab_counters_id(m->counters, "console.dropped_bytes");
+			m->console_dropped_id =
+			    vlab_counters_id(m->counters, "console.dropped_bytes");
 		vlab_counter_add(m->counters, m->console_dropped_id, io->len - done);
 	}
 	return 0;
@@ -101,8 +103,8 @@ static int hc_clock(struct uk_monitor *m, void *arg, struct vlab_err *err)
 
 /* Receives one frame from the TAP into guest buffer [data, data + len):
  * *ret and *more as in struct uk_hc_net_recv.  -1 with err: invalid. */
-static int net_recv(struct uk_monitor *m, uk_gpa_t data, uint64_t len, int64_t *ret,
-		    uint64_t *more, const char *call, struct vlab_err *err)
+static int net_recv(struct uk_monitor *m, uk_gpa_t data, uint64_t len, int64_t *ret, uint64_t *more,
+		    const char *call, struct vlab_err *err)
 {
 	if (m->tap_fd < 0)
 		return invalid(err, call, "there is no network device");
@@ -126,7 +128,8 @@ static int hc_poll(struct uk_monitor *m, void *arg, struct vlab_err *err)
 {
 	struct uk_hc_poll *p = arg;
 	if (p->timeout_ns > UK_POLL_MAX_NS)
-		return invalid(err, "poll", "timeout %" PRIu64 " ns exceeds an hour", p->timeout_ns);
+		return invalid(err, "poll", "timeout %" PRIu64 " ns exceeds an hour",
+			       p->timeout_ns);
 	if (p->events & ~(uint64_t)(UK_POLL_CTL | UK_POLL_NET))
 		return invalid(err, "poll", "unknown event bits %#" PRIx64, p->events);
 	p->ready = 0;
@@ -138,9 +141,9 @@ static int hc_poll(struct uk_monitor *m, void *arg, struct vlab_err *err)
 		return 0;
 	}
 	struct pollfd pfd[3] = {
-		{.fd = m->stop_pipe[0], .events = POLLIN},
-		{.fd = (p->events & UK_POLL_CTL) ? m->control_fd : -1, .events = POLLIN},
-		{.fd = (p->events & UK_POLL_NET) ? m->tap_fd : -1, .events = POLLIN},
+	    {.fd = m->stop_pipe[0], .events = POLLIN},
+	    {.fd = (p->events & UK_POLL_CTL) ? m->control_fd : -1, .events = POLLIN},
+	    {.fd = (p->events & UK_POLL_NET) ? m->tap_fd : -1, .events = POLLIN},
 	};
 	struct timespec ts = {.tv_sec = (time_t)(p->timeout_ns / 1000000000u),
 			      .tv_nsec = (long)(p->timeout_ns % 1000000000u)};
@@ -155,8 +158,8 @@ static int hc_poll(struct uk_monitor *m, void *arg, struct vlab_err *err)
 		p->ready |= UK_POLL_CTL; /* input, or the front end hung up */
 	if (r > 0 && pfd[2].revents) {
 		p->ready |= UK_POLL_NET;
-		if (p->net_data &&
-		    net_recv(m, p->net_data, p->net_len, &p->net_ret, &p->net_more, "poll", err) < 0)
+		if (p->net_data && net_recv(m, p->net_data, p->net_len, &p->net_ret, &p->net_more,
+					    "poll", err) < 0)
 			return -1;
 	}
 	return 0;
@@ -190,13 +193,14 @@ static void *block_check(struct uk_monitor *m, const struct uk_hc_block_io *b, c
 			       b->offset, b->len, BLOCK_SIZE),
 		       NULL;
 	if (b->len > BLOCK_MAX_IO)
-		return invalid(err, call, "length %#" PRIx64 " exceeds the most one call moves (%#x)",
-			       b->len, BLOCK_MAX_IO),
+		return invalid(err, call,
+			       "length %#" PRIx64 " exceeds the most one call moves (%#x)", b->len,
+			       BLOCK_MAX_IO),
 		       NULL;
 	if (b->offset > m->disk_bytes || b->len > m->disk_bytes - b->offset)
 		return invalid(err, call,
-			       "bytes [%#" PRIx64 ", +%#" PRIx64 ") %s the disk's capacity (%#" PRIx64
-			       " bytes)",
+			       "bytes [%#" PRIx64 ", +%#" PRIx64
+			       ") %s the disk's capacity (%#" PRIx64 " bytes)",
 			       b->offset, b->len,
 			       b->offset + b->len < b->offset ? "wrap past 2^64, beyond"
 							      : "lie beyond",
@@ -287,9 +291,16 @@ static int hc_net_send(struct uk_monitor *m, void *arg, struct vlab_err *err)
 	if (io->len < 14 || io->len > (uint64_t)m->mtu + 14)
 		return invalid(err, "net_send", "frame of %" PRIu64 " bytes: need 14..%u", io->len,
 			       m->mtu + 14);
-	const void *p = io_buf(m, io, (uint64_t)m->mtu + 14, "net_send", err);
+	const uint8_t *p = io_buf(m, io, (uint64_t)m->mtu + 14, "net_send", err);
 	if (!p)
 		return -1;
+	/* The guest speaks with its own address on the lab network only. */
+	if (memcmp(p + 6, m->mac, 6))
+		return invalid(err, "net_send",
+			       "source MAC %02x:%02x:%02x:%02x:%02x:%02x is not the guest's own "
+			       "(%02x:%02x:%02x:%02x:%02x:%02x)",
+			       p[6], p[7], p[8], p[9], p[10], p[11], m->mac[0], m->mac[1], m->mac[2],
+			       m->mac[3], m->mac[4], m->mac[5]);
 	ssize_t n;
 	do
 		n = write(m->tap_fd, p, io->len);
@@ -317,8 +328,10 @@ static int hc_ctl_read(struct uk_monitor *m, void *arg, struct vlab_err *err)
 	do
 		n = recv(m->control_fd, p, io->len, MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
-	io->ret = n > 0 ? n : n == 0 ? (io->len ? -UK_EPIPE : 0)
-		  : errno == EAGAIN ? -UK_EAGAIN : -UK_EIO;
+	io->ret = n > 0		    ? n
+		  : n == 0	    ? (io->len ? -UK_EPIPE : 0)
+		  : errno == EAGAIN ? -UK_EAGAIN
+				    : -UK_EIO;
 	return 0;
 }
 
@@ -333,7 +346,8 @@ static int hc_ctl_write(struct uk_monitor *m, void *arg, struct vlab_err *err)
 	uint64_t deadline = vlab_now_ns() + CTL_WRITE_TIMEOUT_MS * 1000000ull, done = 0;
 	io->ret = (int64_t)io->len;
 	while (done < io->len) {
-		ssize_t n = send(m->control_fd, p + done, io->len - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+		ssize_t n =
+		    send(m->control_fd, p + done, io->len - done, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n > 0) {
 			done += (uint64_t)n;
 			continue;
@@ -368,19 +382,19 @@ static int hc_exit(struct uk_monitor *m, void *arg, struct vlab_err *err)
 }
 
 static const struct hcall hcalls[UK_HC_COUNT] = {
-	[UK_HC_CONSOLE_WRITE] = {"console_write", sizeof(struct uk_hc_io), hc_console_write},
-	[UK_HC_CLOCK] = {"clock", sizeof(struct uk_hc_clock), hc_clock},
-	[UK_HC_POLL] = {"poll", sizeof(struct uk_hc_poll), hc_poll},
-	[UK_HC_BLOCK_INFO] = {"block_info", sizeof(struct uk_hc_block_info), hc_block_info},
-	[UK_HC_BLOCK_READ] = {"block_read", sizeof(struct uk_hc_block_io), hc_block_read},
-	[UK_HC_BLOCK_WRITE] = {"block_write", sizeof(struct uk_hc_block_io), hc_block_write},
-	[UK_HC_BLOCK_FLUSH] = {"block_flush", sizeof(struct uk_hc_block_io), hc_block_flush},
-	[UK_HC_NET_INFO] = {"net_info", sizeof(struct uk_hc_net_info), hc_net_info},
-	[UK_HC_NET_SEND] = {"net_send", sizeof(struct uk_hc_io), hc_net_send},
-	[UK_HC_NET_RECV] = {"net_recv", sizeof(struct uk_hc_net_recv), hc_net_recv},
-	[UK_HC_CTL_READ] = {"ctl_read", sizeof(struct uk_hc_io), hc_ctl_read},
-	[UK_HC_CTL_WRITE] = {"ctl_write", sizeof(struct uk_hc_io), hc_ctl_write},
-	[UK_HC_EXIT] = {"exit", sizeof(struct uk_hc_exit), hc_exit},
+    [UK_HC_CONSOLE_WRITE] = {"console_write", sizeof(struct uk_hc_io), hc_console_write},
+    [UK_HC_CLOCK] = {"clock", sizeof(struct uk_hc_clock), hc_clock},
+    [UK_HC_POLL] = {"poll", sizeof(struct uk_hc_poll), hc_poll},
+    [UK_HC_BLOCK_INFO] = {"block_info", sizeof(struct uk_hc_block_info), hc_block_info},
+    [UK_HC_BLOCK_READ] = {"block_read", sizeof(struct uk_hc_block_io), hc_block_read},
+    [UK_HC_BLOCK_WRITE] = {"block_write", sizeof(struct uk_hc_block_io), hc_block_write},
+    [UK_HC_BLOCK_FLUSH] = {"block_flush", sizeof(struct uk_hc_block_io), hc_block_flush},
+    [UK_HC_NET_INFO] = {"net_info", sizeof(struct uk_hc_net_info), hc_net_info},
+    [UK_HC_NET_SEND] = {"net_send", sizeof(struct uk_hc_io), hc_net_send},
+    [UK_HC_NET_RECV] = {"net_recv", sizeof(struct uk_hc_net_recv), hc_net_recv},
+    [UK_HC_CTL_READ] = {"ctl_read", sizeof(struct uk_hc_io), hc_ctl_read},
+    [UK_HC_CTL_WRITE] = {"ctl_write", sizeof(struct uk_hc_io), hc_ctl_write},
+    [UK_HC_EXIT] = {"exit", sizeof(struct uk_hc_exit), hc_exit},
 };
 
 const char *uk_hcall_name(unsigned nr)
@@ -392,10 +406,11 @@ int uk_hcall(struct uk_monitor *m, unsigned port, unsigned size, uint32_t value,
 	     struct vlab_err *err)
 {
 	if (port == UK_TRAP_PORT)
-		return vlab_err_set(err, 0,
-				    "invalid hypercall: port %#x belongs to the monitor's exception "
-				    "stubs, not to the guest",
-				    port);
+		return vlab_err_set(
+		    err, 0,
+		    "invalid hypercall: port %#x belongs to the monitor's exception "
+		    "stubs, not to the guest",
+		    port);
 	if (port < UK_HC_PORT_BASE || port >= UK_HC_PORT(UK_HC_COUNT))
 		return vlab_err_set(err, 0,
 				    "invalid hypercall: unknown hypercall number %d (port %#x; "
@@ -409,18 +424,18 @@ int uk_hcall(struct uk_monitor *m, unsigned port, unsigned size, uint32_t value,
 				    "(outl) writes of the argument's address",
 				    h->name, size);
 	if (value % 8)
-		return vlab_err_set(err, 0,
-				    "invalid hypercall %s: argument address %#x is not 8-byte aligned",
-				    h->name, value);
+		return vlab_err_set(
+		    err, 0, "invalid hypercall %s: argument address %#x is not 8-byte aligned",
+		    h->name, value);
 	void *argp = uk_gpa(m, value, h->size, "argument struct", err);
 	if (!argp)
 		return vlab_err_prefix(err, "invalid hypercall %s", h->name);
 	/* Work on a copy: what the guest wrote is read exactly once. */
 	uint64_t arg[8];
 	_Static_assert(sizeof(arg) >= sizeof(struct uk_hc_io) &&
-			       sizeof(arg) >= sizeof(struct uk_hc_poll) &&
-			       sizeof(arg) >= sizeof(struct uk_hc_block_io) &&
-			       sizeof(arg) >= sizeof(struct uk_hc_net_info),
+			   sizeof(arg) >= sizeof(struct uk_hc_poll) &&
+			   sizeof(arg) >= sizeof(struct uk_hc_block_io) &&
+			   sizeof(arg) >= sizeof(struct uk_hc_net_info),
 		       "argument copy too small");
 	memcpy(arg, argp, h->size);
 	m->hypercalls++;

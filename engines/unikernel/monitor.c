@@ -23,12 +23,12 @@ void *uk_gpa(const struct uk_monitor *m, uk_gpa_t gpa, uint64_t len, const char 
 	if (!p) {
 		if (gpa + len < gpa)
 			vlab_err_set(err, 0,
-				     "%s at %#" PRIx64 " (%#" PRIx64 " bytes) wraps past 2^64", what,
-				     gpa, len);
+				     "%s at %#" PRIx64 " (%#" PRIx64 " bytes) wraps past 2^64",
+				     what, gpa, len);
 		else
 			vlab_err_set(err, 0,
-				     "%s [%#" PRIx64 ", %#" PRIx64 ") lies outside guest RAM [0, %#" PRIx64
-				     ")",
+				     "%s [%#" PRIx64 ", %#" PRIx64
+				     ") lies outside guest RAM [0, %#" PRIx64 ")",
 				     what, gpa, gpa + len, m->mem_bytes);
 	}
 	return p;
@@ -77,14 +77,14 @@ static int write_boot_info(struct uk_monitor *m, const char *cmdline, unsigned d
 	memcpy(cmd, cmdline ? cmdline : "", cl);
 	cmd[cl] = '\0';
 	*bi = (struct uk_boot_info){
-		.magic = UK_BOOT_MAGIC,
-		.abi_version = UK_ABI_VERSION,
-		.mem_size = m->mem_bytes,
-		.image_end = (m->elf.hi + 4095) & ~4095ull,
-		.devices = devices,
-		.cmdline = cmd_gpa,
-		.cmdline_len = cl,
-		.cpus = 1,
+	    .magic = UK_BOOT_MAGIC,
+	    .abi_version = UK_ABI_VERSION,
+	    .mem_size = m->mem_bytes,
+	    .image_end = (m->elf.hi + 4095) & ~4095ull,
+	    .devices = devices,
+	    .cmdline = cmd_gpa,
+	    .cmdline_len = cl,
+	    .cpus = 1,
 	};
 	return 0;
 }
@@ -175,14 +175,22 @@ int uk_monitor_new(const struct uk_config *cfg, struct uk_monitor **out, struct 
 	if (write_boot_info(m, cfg->cmdline, devices, err) < 0)
 		goto fail;
 	struct kvm_x86_mode mode = {
-		.pt_gpa = UK_PT_GPA, .gdt_gpa = UK_GDT_GPA, .map_bytes = m->mem_bytes, .cpl = 3,
-		.iopl = 3, .user_pages = 1, .rip = m->elf.entry, .rsp = m->mem_bytes,
+	    .pt_gpa = UK_PT_GPA,
+	    .gdt_gpa = UK_GDT_GPA,
+	    .map_bytes = m->mem_bytes,
+	    .cpl = 3,
+	    .iopl = 3,
+	    .user_pages = 1,
+	    .rip = m->elf.entry,
+	    .rsp = m->mem_bytes,
 	};
 	if (kvm_x86_long_mode(m->vcpu, &mode, err) < 0 || uk_trap_setup(m, err) < 0)
 		goto fail;
 	struct kvm_regs regs = {
-		.rip = m->elf.entry, .rsp = m->mem_bytes, .rdi = UK_BOOT_INFO_GPA,
-		.rflags = 0x2 | (3u << 12),
+	    .rip = m->elf.entry,
+	    .rsp = m->mem_bytes,
+	    .rdi = UK_BOOT_INFO_GPA,
+	    .rflags = 0x2 | (3u << 12),
 	};
 	if (ioctl(m->vcpu->fd, KVM_SET_REGS, &regs) < 0) {
 		vlab_err_set(err, errno, "KVM_SET_REGS");
@@ -300,6 +308,9 @@ int uk_monitor_run(struct uk_monitor *m, int *status, struct vlab_err *err)
 			return -1;
 		count_exit(m, (unsigned)r);
 		if (!m->started && r != KVM_EXIT_INTR) {
+			/* Reported before the exit is served: the first exit is
+			 * usually READY, and the front end finds every phase in
+			 * its events by the time it sees READY. */
 			m->started = 1;
 			phase(m, "first-insn", first_insn_ns(m, vlab_now_ns()));
 		}
@@ -313,17 +324,19 @@ int uk_monitor_run(struct uk_monitor *m, int *status, struct vlab_err *err)
 			if (run->io.port == UK_TRAP_PORT && run->io.direction == KVM_EXIT_IO_OUT &&
 			    run->io.size == 4 && run->io.count == 1) {
 				struct kvm_sregs sregs;
-				if (ioctl(m->vcpu->fd, KVM_GET_SREGS, &sregs) == 0 && sregs.cs.dpl == 0)
+				if (ioctl(m->vcpu->fd, KVM_GET_SREGS, &sregs) == 0 &&
+				    sregs.cs.dpl == 0)
 					return uk_trap_explain(m, (int)value, err);
 			}
 			int h = run->io.direction == KVM_EXIT_IO_OUT && run->io.count == 1
-					? uk_hcall(m, run->io.port, run->io.size, value, err)
-					: -1;
+				    ? uk_hcall(m, run->io.port, run->io.size, value, err)
+				    : -1;
 			if (h < 0 && run->io.direction != KVM_EXIT_IO_OUT)
-				vlab_err_set(err, 0,
-					     "invalid hypercall: `in` from port %#x (hypercalls are "
-					     "32-bit `out`s to ports %#x..%#x)",
-					     run->io.port, UK_HC_PORT_BASE, UK_HC_PORT(UK_HC_COUNT - 1));
+				vlab_err_set(
+				    err, 0,
+				    "invalid hypercall: `in` from port %#x (hypercalls are "
+				    "32-bit `out`s to ports %#x..%#x)",
+				    run->io.port, UK_HC_PORT_BASE, UK_HC_PORT(UK_HC_COUNT - 1));
 			else if (h < 0 && run->io.count != 1)
 				vlab_err_set(err, 0, "invalid hypercall: string `outs` to port %#x",
 					     run->io.port);
@@ -346,23 +359,28 @@ int uk_monitor_run(struct uk_monitor *m, int *status, struct vlab_err *err)
 			return vlab_err_set(err, 0,
 					    "guest stopped: %s guest-physical address %#llx, where "
 					    "there is no RAM",
-					    access_name(run), (unsigned long long)run->mmio.phys_addr);
+					    access_name(run),
+					    (unsigned long long)run->mmio.phys_addr);
 		case KVM_EXIT_HLT:
-			return vlab_err_set(err, 0,
-					    "guest stopped: it halted (hlt) instead of calling the exit "
-					    "hypercall");
+			return vlab_err_set(
+			    err, 0,
+			    "guest stopped: it halted (hlt) instead of calling the exit "
+			    "hypercall");
 		case KVM_EXIT_FAIL_ENTRY:
-			return vlab_err_set(err, EIO,
-					    "KVM could not enter the guest (hardware entry failure "
-					    "reason %#llx)",
-					    (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+			return vlab_err_set(
+			    err, EIO,
+			    "KVM could not enter the guest (hardware entry failure "
+			    "reason %#llx)",
+			    (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
 		case KVM_EXIT_INTERNAL_ERROR:
-			return vlab_err_set(err, EIO,
-					    "KVM internal error (suberror %u) while running the guest: "
-					    "an instruction its emulator does not support?",
-					    run->internal.suberror);
+			return vlab_err_set(
+			    err, EIO,
+			    "KVM internal error (suberror %u) while running the guest: "
+			    "an instruction its emulator does not support?",
+			    run->internal.suberror);
 		default:
-			return vlab_err_set(err, EIO, "guest stopped: unexpected KVM exit '%s' (%d)",
+			return vlab_err_set(err, EIO,
+					    "guest stopped: unexpected KVM exit '%s' (%d)",
 					    kvm_exit_name((unsigned)r), r);
 		}
 	}

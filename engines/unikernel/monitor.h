@@ -29,16 +29,16 @@ struct uk_config {
 	const uint8_t *image; /* the ELF file's bytes, borrowed until uk_monitor_new returns */
 	uint64_t image_len;
 	const char *image_name; /* for messages */
-	uint64_t mem_bytes; /* UK_MEM_MIN..UK_MEM_MAX, multiple of UK_MEM_ALIGN */
+	uint64_t mem_bytes;	/* UK_MEM_MIN..UK_MEM_MAX, multiple of UK_MEM_ALIGN */
 	const char *cmdline;
 	int console_fd; /* guest console output goes here (dropped when full) */
 	int control_fd; /* the agent's control channel (a socket) */
-	int disk_fd;    /* block device backing file, opened read-write */
+	int disk_fd;	/* block device backing file, opened read-write */
 	uint64_t disk_bytes;
 	int tap_fd; /* network: a TAP device (IFF_TAP | IFF_NO_PI) */
 	uint8_t mac[6];
 	uint16_t mtu;
-	uint32_t ip, netmask, gateway; /* network byte order */
+	uint32_t ip, netmask, gateway;	/* network byte order */
 	struct vlab_counters *counters; /* exit.* and hc.* are counted here (may be NULL) */
 	/* Called as startup phases end ("kvm", "load", "first-insn"), with the
 	 * CLOCK_MONOTONIC time each ended (may be NULL). */
@@ -60,18 +60,18 @@ struct uk_monitor {
 	uint8_t mac[6];
 	uint16_t mtu;
 	uint32_t ip, netmask, gateway;
-	int stop_pipe[2];                  /* written by uk_monitor_stop (signal-safe) */
+	int stop_pipe[2];		   /* written by uk_monitor_stop (signal-safe) */
 	volatile sig_atomic_t stop_signal; /* the signal that asked us to stop, 0 when none */
-	volatile sig_atomic_t stop_now;    /* stop without waiting for the guest */
-	int stop_seen;                     /* the run loop has passed the request on */
+	volatile sig_atomic_t stop_now;	   /* stop without waiting for the guest */
+	int stop_seen;			   /* the run loop has passed the request on */
 	struct vlab_counters *counters;
 	int exit_id[UK_EXIT_IDS]; /* counter ids, -2 until registered */
 	int hc_id[UK_HC_COUNT];
 	int console_dropped_id;
 	void (*phase)(void *arg, const char *name, uint64_t ns);
 	void *phase_arg;
-	int started;     /* the guest has exited to us at least once */
-	int exited;      /* the guest called UK_HC_EXIT */
+	int started;	 /* the guest has exited to us at least once */
+	int exited;	 /* the guest called UK_HC_EXIT */
 	int exit_status; /* its status */
 	uint64_t hypercalls, console_dropped;
 };

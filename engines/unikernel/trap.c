@@ -27,26 +27,26 @@
 #define PF_FETCH (1u << 4)
 
 static const char *const vec_names[NVEC] = {
-	[0] = "divide error (#DE)",
-	[1] = "debug exception (#DB)",
-	[2] = "non-maskable interrupt",
-	[3] = "breakpoint (#BP, int3)",
-	[4] = "overflow (#OF)",
-	[5] = "bound range exceeded (#BR)",
-	[6] = "invalid opcode (#UD)",
-	[7] = "device not available (#NM)",
-	[8] = "double fault (#DF)",
-	[10] = "invalid TSS (#TS)",
-	[11] = "segment not present (#NP)",
-	[12] = "stack fault (#SS)",
-	[13] = "general protection fault (#GP)",
-	[14] = "page fault (#PF)",
-	[16] = "x87 floating-point error (#MF)",
-	[17] = "alignment check (#AC)",
-	[18] = "machine check (#MC)",
-	[19] = "SIMD floating-point exception (#XM)",
-	[20] = "virtualization exception (#VE)",
-	[21] = "control protection (#CP)",
+    [0] = "divide error (#DE)",
+    [1] = "debug exception (#DB)",
+    [2] = "non-maskable interrupt",
+    [3] = "breakpoint (#BP, int3)",
+    [4] = "overflow (#OF)",
+    [5] = "bound range exceeded (#BR)",
+    [6] = "invalid opcode (#UD)",
+    [7] = "device not available (#NM)",
+    [8] = "double fault (#DF)",
+    [10] = "invalid TSS (#TS)",
+    [11] = "segment not present (#NP)",
+    [12] = "stack fault (#SS)",
+    [13] = "general protection fault (#GP)",
+    [14] = "page fault (#PF)",
+    [16] = "x87 floating-point error (#MF)",
+    [17] = "alignment check (#AC)",
+    [18] = "machine check (#MC)",
+    [19] = "SIMD floating-point exception (#XM)",
+    [20] = "virtualization exception (#VE)",
+    [21] = "control protection (#CP)",
 };
 
 /* Vectors for which the CPU pushes an error code. */
@@ -106,22 +106,39 @@ static const char *privileged_insn(const uint8_t *p)
 	if (!p)
 		return "";
 	switch (p[0]) {
-	case 0xf4: return "hlt";
-	case 0xfa: return "cli";
-	case 0xfb: return "sti";
-	case 0xe4: case 0xe5: case 0xec: case 0xed: return "in";
+	case 0xf4:
+		return "hlt";
+	case 0xfa:
+		return "cli";
+	case 0xfb:
+		return "sti";
+	case 0xe4:
+	case 0xe5:
+	case 0xec:
+	case 0xed:
+		return "in";
 	case 0x0f:
 		switch (p[1]) {
-		case 0x01: return "lgdt/lidt/sgdt-family";
-		case 0x20: case 0x22: return "mov to/from a control register";
-		case 0x30: return "wrmsr";
-		case 0x32: return "rdmsr";
-		case 0x06: return "clts";
-		case 0x09: return "wbinvd";
-		case 0x00: return "lldt/ltr-family";
-		default: return "";
+		case 0x01:
+			return "lgdt/lidt/sgdt-family";
+		case 0x20:
+		case 0x22:
+			return "mov to/from a control register";
+		case 0x30:
+			return "wrmsr";
+		case 0x32:
+			return "rdmsr";
+		case 0x06:
+			return "clts";
+		case 0x09:
+			return "wbinvd";
+		case 0x00:
+			return "lldt/ltr-family";
+		default:
+			return "";
 		}
-	default: return "";
+	default:
+		return "";
 	}
 }
 
@@ -161,11 +178,13 @@ int uk_trap_explain(struct uk_monitor *m, int vector, struct vlab_err *err)
 	char what[200] = "";
 	if (vector == 14) {
 		uint64_t a = sregs.cr2;
-		const char *kind = code & PF_FETCH ? "instruction fetch from"
-				   : code & PF_WRITE ? "write to" : "read from";
+		const char *kind = code & PF_FETCH   ? "instruction fetch from"
+				   : code & PF_WRITE ? "write to"
+						     : "read from";
 		snprintf(what, sizeof(what), ": %s %s address %#" PRIx64, kind,
-			 code & PF_RSVD ? "a malformed page-table entry for"
-			 : code & PF_PRESENT ? "protected" : "unmapped",
+			 code & PF_RSVD	     ? "a malformed page-table entry for"
+			 : code & PF_PRESENT ? "protected"
+					     : "unmapped",
 			 a);
 		if (a >= m->mem_bytes)
 			snprintf(what + strlen(what), sizeof(what) - strlen(what),

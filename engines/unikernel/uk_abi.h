@@ -39,17 +39,17 @@
 #define UK_ABI_VERSION 1
 #define UK_BOOT_MAGIC 0x4b554c56u /* "VLUK" in memory order */
 
-
 /* ---- guest-physical memory map ---- */
-#define UK_PT_GPA 0x1000ull        /* page tables (monitor-written) */
-#define UK_GDT_GPA 0x8000ull       /* GDT + TSS with its I/O bitmap, 16 KiB */
+#define UK_PT_GPA 0x1000ull	   /* page tables (monitor-written) */
+#define UK_GDT_GPA 0x8000ull	   /* GDT + TSS with its I/O bitmap, 16 KiB */
 #define UK_BOOT_INFO_GPA 0xc000ull /* struct uk_boot_info, then the command line */
-#define UK_IDT_GPA 0xd000ull       /* exception vectors 0..31 */
-#define UK_TRAP_GPA 0xe000ull      /* exception stubs */
+#define UK_IDT_GPA 0xd000ull	   /* exception vectors 0..31 */
+#define UK_TRAP_GPA 0xe000ull	   /* exception stubs */
 #define UK_TRAP_STACK 0x10000ull   /* top of the exception stack (4 KiB below) */
 #define UK_IMAGE_MIN 0x100000ull   /* lowest address an ELF segment may occupy */
-#define UK_STACK_BYTES 0x100000ull /* the top 1 MiB of RAM is the stack: no
-				    * segment may load there */
+#define UK_STACK_BYTES                                                                             \
+	0x100000ull /* the top 1 MiB of RAM is the stack: no                                       \
+		     * segment may load there */
 #define UK_MEM_MIN (4ull << 20)
 #define UK_MEM_MAX (2ull << 30) /* addresses must fit the 32-bit `out` */
 #define UK_MEM_ALIGN (2ull << 20)
@@ -74,18 +74,18 @@ typedef uint64_t uk_gpa_t;
 
 enum uk_hc {
 	UK_HC_CONSOLE_WRITE = 0, /* struct uk_hc_io: the human console */
-	UK_HC_CLOCK = 1,         /* struct uk_hc_clock */
-	UK_HC_POLL = 2,          /* struct uk_hc_poll */
-	UK_HC_BLOCK_INFO = 3,    /* struct uk_hc_block_info */
-	UK_HC_BLOCK_READ = 4,    /* struct uk_hc_block_io */
-	UK_HC_BLOCK_WRITE = 5,   /* struct uk_hc_block_io */
-	UK_HC_BLOCK_FLUSH = 6,   /* struct uk_hc_block_io (only ret is used) */
-	UK_HC_NET_INFO = 7,      /* struct uk_hc_net_info */
-	UK_HC_NET_SEND = 8,      /* struct uk_hc_io: one Ethernet frame */
-	UK_HC_NET_RECV = 9,      /* struct uk_hc_net_recv: one Ethernet frame, or UK_EAGAIN */
-	UK_HC_CTL_READ = 10,     /* struct uk_hc_io: the control channel, never blocks */
-	UK_HC_CTL_WRITE = 11,    /* struct uk_hc_io: the control channel, all or error */
-	UK_HC_EXIT = 12,         /* struct uk_hc_exit: does not return */
+	UK_HC_CLOCK = 1,	 /* struct uk_hc_clock */
+	UK_HC_POLL = 2,		 /* struct uk_hc_poll */
+	UK_HC_BLOCK_INFO = 3,	 /* struct uk_hc_block_info */
+	UK_HC_BLOCK_READ = 4,	 /* struct uk_hc_block_io */
+	UK_HC_BLOCK_WRITE = 5,	 /* struct uk_hc_block_io */
+	UK_HC_BLOCK_FLUSH = 6,	 /* struct uk_hc_block_io (only ret is used) */
+	UK_HC_NET_INFO = 7,	 /* struct uk_hc_net_info */
+	UK_HC_NET_SEND = 8,	 /* struct uk_hc_io: one Ethernet frame */
+	UK_HC_NET_RECV = 9,	 /* struct uk_hc_net_recv: one Ethernet frame, or UK_EAGAIN */
+	UK_HC_CTL_READ = 10,	 /* struct uk_hc_io: the control channel, never blocks */
+	UK_HC_CTL_WRITE = 11,	 /* struct uk_hc_io: the control channel, all or error */
+	UK_HC_EXIT = 12,	 /* struct uk_hc_exit: does not return */
 	UK_HC_COUNT
 };
 
@@ -106,7 +106,7 @@ enum uk_errno {
 /* Written by the monitor before the first instruction, at UK_BOOT_INFO_GPA.
  * The command line follows it (cmdline points there). */
 struct uk_boot_info {
-	uint32_t magic;       /* UK_BOOT_MAGIC */
+	uint32_t magic;	      /* UK_BOOT_MAGIC */
 	uint32_t abi_version; /* UK_ABI_VERSION */
 	uint64_t mem_size;    /* RAM is [0, mem_size) */
 	uint64_t image_end;   /* first byte above the loaded image, page aligned:
@@ -114,7 +114,7 @@ struct uk_boot_info {
 	uint64_t devices;     /* UK_DEV_* */
 	uk_gpa_t cmdline;     /* NUL-terminated */
 	uint64_t cmdline_len; /* bytes before the NUL */
-	uint64_t cpus;        /* vCPUs (1) */
+	uint64_t cpus;	      /* vCPUs (1) */
 	/* Time without a hypercall: the guest's TSC read tsc_base when the
 	 * host's clocks read monotonic_base_ns and wall_base_ns, and it ticks
 	 * tsc_hz times a second.  tsc_hz 0: unknown, use UK_HC_CLOCK. */
@@ -147,8 +147,8 @@ struct uk_hc_clock {
 struct uk_hc_poll {
 	uint64_t timeout_ns; /* at most UK_POLL_MAX_NS */
 	uint64_t events;     /* UK_POLL_* to wait for */
-	uint64_t ready;      /* out: UK_POLL_* with input waiting */
-	int64_t ret;         /* 0, also on timeout */
+	uint64_t ready;	     /* out: UK_POLL_* with input waiting */
+	int64_t ret;	     /* 0, also on timeout */
 	/* Optional (net_data != 0): when a frame is waiting, it is received
 	 * into this buffer right away, as UK_HC_NET_RECV would do, saving the
 	 * exit that would fetch it. */
@@ -162,7 +162,7 @@ struct uk_hc_block_info {
 	uint64_t capacity;   /* out: bytes */
 	uint64_t block_size; /* out: offsets and lengths are multiples of it */
 	uint64_t max_io;     /* out: most bytes one read or write may move */
-	int64_t ret;         /* -UK_ENODEV when there is no disk */
+	int64_t ret;	     /* -UK_ENODEV when there is no disk */
 };
 
 /* Reads or writes len bytes at byte offset; both multiples of block_size,
@@ -175,13 +175,13 @@ struct uk_hc_block_io {
 };
 
 struct uk_hc_net_info {
-	uint8_t mac[6];     /* out: the guest's own address */
-	uint16_t mtu;       /* out: IP MTU (frames are at most mtu + 14 bytes) */
-	uint32_t ip;        /* out: IPv4, network byte order; 0 when unassigned */
-	uint32_t netmask;   /* out: network byte order */
-	uint32_t gateway;   /* out: the lab network's host side, network order */
+	uint8_t mac[6];	  /* out: the guest's own address */
+	uint16_t mtu;	  /* out: IP MTU (frames are at most mtu + 14 bytes) */
+	uint32_t ip;	  /* out: IPv4, network byte order; 0 when unassigned */
+	uint32_t netmask; /* out: network byte order */
+	uint32_t gateway; /* out: the lab network's host side, network order */
 	uint32_t reserved;
-	int64_t ret;        /* -UK_ENODEV when there is no network */
+	int64_t ret; /* -UK_ENODEV when there is no network */
 };
 
 /* One received frame.  `more` saves the exit that would only learn that

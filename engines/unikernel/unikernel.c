@@ -20,20 +20,32 @@
 #include "engines/unikernel/monitor.h"
 
 static const struct vlab_opt_desc uk_opts[] = {
-	{.name = "image", .type = VLAB_OPT_STRING,
-	 .help = "the unikernel ELF to run (default: the probe agent, agent.uk)"},
-	{.name = "memory", .type = VLAB_OPT_SIZE, .def = "256M", .min = UK_MEM_MIN,
-	 .max = UK_MEM_MAX, .help = "guest RAM (rounded up to 2 MiB)"},
-	{.name = "cmdline", .type = VLAB_OPT_STRING, .def = "",
-	 .help = "command line handed to the guest"},
-	{.name = "hostname", .type = VLAB_OPT_STRING,
-	 .help = "the agent's host name (default: the instance's name)"},
-	{.name = "disk", .type = VLAB_OPT_STRING,
-	 .help = "host file backing the block device (default: a scratch disk)"},
-	{.name = "disk_size", .type = VLAB_OPT_SIZE, .def = "64M", .max = 1ull << 40,
-	 .help = "size of the scratch disk, deleted when the instance ends (0: no disk)"},
-	VLAB_LABNET_OPTS,
-	{0},
+    {.name = "image",
+     .type = VLAB_OPT_STRING,
+     .help = "the unikernel ELF to run (default: the probe agent, agent.uk)"},
+    {.name = "memory",
+     .type = VLAB_OPT_SIZE,
+     .def = "256M",
+     .min = UK_MEM_MIN,
+     .max = UK_MEM_MAX,
+     .help = "guest RAM (rounded up to 2 MiB)"},
+    {.name = "cmdline",
+     .type = VLAB_OPT_STRING,
+     .def = "",
+     .help = "command line handed to the guest"},
+    {.name = "hostname",
+     .type = VLAB_OPT_STRING,
+     .help = "the agent's host name (default: the instance's name)"},
+    {.name = "disk",
+     .type = VLAB_OPT_STRING,
+     .help = "host file backing the block device (default: a scratch disk)"},
+    {.name = "disk_size",
+     .type = VLAB_OPT_SIZE,
+     .def = "64M",
+     .max = 1ull << 40,
+     .help = "size of the scratch disk, deleted when the instance ends (0: no disk)"},
+    VLAB_LABNET_OPTS,
+    {0},
 };
 
 static void uk_probe(struct vlab_avail *avail)
@@ -70,8 +82,7 @@ static void report_phase(void *arg, const char *name, uint64_t ns)
 
 /* The block device: the file named by disk=, else an unnamed scratch file
  * of disk_size bytes in the runtime folder (gone when we are), else none. */
-static int open_disk(const struct vlab_spec *spec, int *fd, uint64_t *bytes,
-		     struct vlab_err *err)
+static int open_disk(const struct vlab_spec *spec, int *fd, uint64_t *bytes, struct vlab_err *err)
 {
 	const char *path = vlab_spec_get(spec, "disk");
 	uint64_t size;
@@ -118,8 +129,8 @@ static int open_disk(const struct vlab_spec *spec, int *fd, uint64_t *bytes,
 }
 
 /* The network device: a TAP on the lab network's bridge, when net=on. */
-static int open_net(const struct vlab_spec *spec, struct vlab_child *child,
-		    struct uk_config *cfg, struct vlab_err *err)
+static int open_net(const struct vlab_spec *spec, struct vlab_child *child, struct uk_config *cfg,
+		    struct vlab_err *err)
 {
 	struct vlab_labnet_cfg net;
 	if (vlab_labnet_cfg_from_spec(spec, &net, err) < 0)
@@ -192,10 +203,18 @@ static int uk_serve(const struct vlab_spec *spec, struct vlab_child *child, stru
 	signal(SIGPIPE, SIG_IGN);
 
 	struct uk_config cfg = {
-		.image = img, .image_len = img_len, .image_name = path, .mem_bytes = mem, .cmdline = cmdline,
-		.console_fd = child->console_fd, .control_fd = child->control_fd,
-		.disk_fd = -1, .tap_fd = -1, .counters = child->counters,
-		.phase = report_phase, .phase_arg = child,
+	    .image = img,
+	    .image_len = img_len,
+	    .image_name = path,
+	    .mem_bytes = mem,
+	    .cmdline = cmdline,
+	    .console_fd = child->console_fd,
+	    .control_fd = child->control_fd,
+	    .disk_fd = -1,
+	    .tap_fd = -1,
+	    .counters = child->counters,
+	    .phase = report_phase,
+	    .phase_arg = child,
 	};
 	if (open_disk(spec, &disk_fd, &cfg.disk_bytes, err) < 0 ||
 	    open_net(spec, child, &cfg, err) < 0)
@@ -232,9 +251,9 @@ out:
 }
 
 const struct vlab_engine vlab_engine_unikernel = {
-	.name = "unikernel",
-	.summary = "the probe agent linked with our library OS, on our own monitor on KVM",
-	.opts = uk_opts,
-	.probe = uk_probe,
-	.serve = uk_serve,
+    .name = "unikernel",
+    .summary = "the probe agent linked with our library OS, on our own monitor on KVM",
+    .opts = uk_opts,
+    .probe = uk_probe,
+    .serve = uk_serve,
 };

@@ -11,8 +11,8 @@
 
 #define HDR 16u
 #define MIN_BLOCK 32u
-#define TAG_USED 0x75736564u /* "used" */
-#define TAG_FREE 0x66726565u /* "free" */
+#define TAG_USED 0x75736564u  /* "used" */
+#define TAG_FREE 0x66726565u  /* "free" */
 #define TAG_INNER 0x696e6e72u /* header of an aligned payload inside a block */
 
 struct blk {

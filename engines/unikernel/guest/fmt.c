@@ -73,8 +73,8 @@ static void fmt_int(struct out *o, struct spec *s, unsigned long long v, int neg
  * decimals, into d (no sign).  Returns the length, 0 if too large. */
 static int fixed(double v, int prec, char *d, int cap)
 {
-	static const double p10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
-				     1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17};
+	static const double p10[] = {1,	  1e1,	1e2,  1e3,  1e4,  1e5,	1e6,  1e7,  1e8,
+				     1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17};
 	if (prec > 17)
 		prec = 17;
 	v += 0.5 / p10[prec];
@@ -273,12 +273,13 @@ int vsnprintf(char *buf, size_t len, const char *fmt, va_list ap)
 		case 'd':
 		case 'i':
 			sv = size >= 1 ? (size == 1 ? va_arg(ap, long) : va_arg(ap, long long))
-			     : va_arg(ap, int);
+				       : va_arg(ap, int);
 			if (size == -1)
 				sv = (short)sv;
 			else if (size == -2)
 				sv = (signed char)sv;
-			fmt_int(&o, &s, sv < 0 ? 0ull - (unsigned long long)sv : (unsigned long long)sv,
+			fmt_int(&o, &s,
+				sv < 0 ? 0ull - (unsigned long long)sv : (unsigned long long)sv,
 				sv < 0, 10, 0);
 			break;
 		case 'u':
@@ -286,8 +287,8 @@ int vsnprintf(char *buf, size_t len, const char *fmt, va_list ap)
 		case 'X':
 		case 'o':
 			u = size >= 1 ? (size == 1 ? va_arg(ap, unsigned long)
-					 : va_arg(ap, unsigned long long))
-			    : va_arg(ap, unsigned);
+						   : va_arg(ap, unsigned long long))
+				      : va_arg(ap, unsigned);
 			if (size == -1)
 				u = (unsigned short)u;
 			else if (size == -2)

@@ -62,8 +62,8 @@ void plat_info(struct plat_info *info)
 	info->mem_total_bytes = bi->mem_size;
 	info->mem_free_bytes = uk_heap_free();
 	uint64_t now = uk_now_ns();
-	info->uptime_ns = bi->monotonic_base_ns && now > bi->monotonic_base_ns
-				  ? now - bi->monotonic_base_ns : 0;
+	info->uptime_ns =
+	    bi->monotonic_base_ns && now > bi->monotonic_base_ns ? now - bi->monotonic_base_ns : 0;
 }
 
 uint64_t plat_now_ns(void)
@@ -214,7 +214,8 @@ int plat_udp_send(int sock, const void *buf, size_t len, const struct plat_addr 
 	uint32_t ip;
 	memcpy(&ip, to->ip, 4);
 	if (uk_udp_send(sock, buf, len, ip, to->port) < 0)
-		return fail(PLAT_EIO, "UDP send to %u.%u.%u.%u:%u failed (no ARP answer, or too large)",
+		return fail(PLAT_EIO,
+			    "UDP send to %u.%u.%u.%u:%u failed (no ARP answer, or too large)",
 			    to->ip[0], to->ip[1], to->ip[2], to->ip[3], to->port);
 	return 0;
 }

@@ -75,9 +75,10 @@ char *strchr(const char *s, int c)
 
 static int digit(int c, int base)
 {
-	int v = c >= '0' && c <= '9' ? c - '0'
+	int v = c >= '0' && c <= '9'   ? c - '0'
 		: c >= 'a' && c <= 'z' ? c - 'a' + 10
-		: c >= 'A' && c <= 'Z' ? c - 'A' + 10 : 99;
+		: c >= 'A' && c <= 'Z' ? c - 'A' + 10
+				       : 99;
 	return v < base ? v : -1;
 }
 

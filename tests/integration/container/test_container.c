@@ -167,9 +167,11 @@ static void test_cpu_quota(void **state)
 			fail_msg("throttled in %.0f%% of periods yet only %.3f of a CPU: the quota "
 				 "is not 50%%", tfrac * 100, share);
 	}
-	if (attempt == 4)
+	if (attempt == 4) {
+		vlab_instance_free(inst);
 		VTEST_SKIP("the machine is too busy to give the container its 50%% (got %.3f of a CPU, "
 			   "throttled in %.0f%% of periods)", share, tfrac * 100);
+	}
 	vlab_instance_free(inst);
 }
 

@@ -65,7 +65,7 @@ static int arp_lookup(uint32_t ip, uint8_t *mac)
 static void arp_send(uint16_t op, const uint8_t *tha, uint32_t tpa, const uint8_t *dst)
 {
 	uint8_t *a = net_tx + ETH_HDR;
-	net_put16(a, 1);           /* Ethernet */
+	net_put16(a, 1); /* Ethernet */
 	net_put16(a + 2, ETH_P_IP);
 	a[4] = 6;
 	a[5] = 4;

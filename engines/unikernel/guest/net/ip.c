@@ -20,7 +20,7 @@ static struct {
 	uint8_t proto;
 	uint32_t total; /* payload bytes, known once the last fragment came */
 	uint64_t start_ns;
-	uint8_t *buf;               /* IP_MAX bytes, allocated on first use */
+	uint8_t *buf;		       /* IP_MAX bytes, allocated on first use */
 	uint8_t have[IP_MAX / 64 + 1]; /* one bit per 8-byte unit received */
 } reasm;
 

@@ -153,8 +153,8 @@ int uk_udp_send(int s, const void *buf, size_t len, uint32_t ip, uint16_t port)
 	net_put16(h + 2, port);
 	net_put16(h + 4, (uint16_t)(UDP_HDR + len));
 	net_put16(h + 6, 0);
-	uint32_t sum = net_csum_add(buf, len, net_csum_add(h, UDP_HDR,
-							   pseudo(uk_netif.ip, ip, UDP_HDR + len)));
+	uint32_t sum = net_csum_add(
+	    buf, len, net_csum_add(h, UDP_HDR, pseudo(uk_netif.ip, ip, UDP_HDR + len)));
 	uint16_t c = net_csum_fold(sum);
 	net_put16(h + 6, c ? c : 0xffff);
 	return ip_send_mac(ip, mac, IP_P_UDP, h, UDP_HDR, buf, len);

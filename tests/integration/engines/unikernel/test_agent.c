@@ -23,6 +23,8 @@
 #include "workloads/client.h"
 #include "workloads/echo_client.h"
 
+#define GUESTS "build/tests/integration/engines/unikernel/guest/"
+
 static int kvm_usable(void)
 {
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -156,7 +158,8 @@ static void test_every_verb(void **state)
 	assert_int_equal(vlab_instance_stop(inst, 5000, &err), 0);
 	assert_true(WIFEXITED(vlab_instance_exit_status(inst)));
 	if (WEXITSTATUS(vlab_instance_exit_status(inst)) != 0)
-		fail_msg("status %#x: %s", vlab_instance_exit_status(inst), vlab_instance_error(inst));
+		fail_msg("status %#x: %s", vlab_instance_exit_status(inst),
+			 vlab_instance_error(inst));
 	vlab_instance_free(inst);
 	assert_int_equal(vtest_count_fds(), fds);
 	assert_int_equal(vtest_count_children(), kids);
@@ -306,11 +309,74 @@ static void test_network(void **state)
 	vlab_labnet_release(net);
 }
 
+/* The stack as a client: the guest resolves the host side with ARP and
+ * talks first; a socket in the lab network answers. */
+static void test_guest_client(void **state)
+{
+	(void)state;
+	NEED_UNIKERNEL();
+	if (geteuid() != 0)
+		VTEST_SKIP("the lab network needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN)");
+	struct vlab_err err = {0};
+	struct vlab_labnet *net;
+	if (vlab_labnet_acquire(&net, &err) < 0)
+		fail_msg("lab network: %s", err.msg);
+	int s = vlab_labnet_socket(net, AF_INET, SOCK_DGRAM, 0, &err);
+	assert_true(s >= 0);
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	inet_pton(AF_INET, VLAB_LABNET_HOST_IP, &a.sin_addr);
+	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	socklen_t al = sizeof(a);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&a, &al), 0);
+	char cmd[64];
+	snprintf(cmd, sizeof(cmd), "%u", ntohs(a.sin_port));
+
+	struct vlab_spec spec;
+	assert_int_equal(vlab_spec_init(&spec, "unikernel", "uk-client", &err), 0);
+	assert_int_equal(vlab_spec_set(&spec, "image", GUESTS "udp_client.uk", &err), 0);
+	assert_int_equal(vlab_spec_set(&spec, "cmdline", cmd, &err), 0);
+	if (vlab_labnet_spec_attach(net, &spec, &err) < 0)
+		fail_msg("attach: %s", err.msg);
+	struct vlab_instance *inst;
+	assert_int_equal(vlab_instance_create(&spec, &inst, &err), 0);
+	assert_int_equal(vlab_instance_start(inst, &err), 0);
+
+	struct pollfd p = {.fd = s, .events = POLLIN};
+	assert_int_equal(poll(&p, 1, 10000), 1);
+	char buf[64];
+	struct sockaddr_in from;
+	socklen_t fl = sizeof(from);
+	ssize_t n = recvfrom(s, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+	assert_int_equal(n, 24);
+	assert_memory_equal(buf, "hello from the unikernel", 24);
+	vlab_instance_pump(inst, NULL); /* the attributes came before the guest ran */
+	const char *ip = vlab_instance_attr(inst, "ip");
+	assert_non_null(ip);
+	assert_string_equal(inet_ntoa(from.sin_addr), ip);
+	assert_int_equal(sendto(s, "hello guest", 11, 0, (struct sockaddr *)&from, fl), 11);
+
+	uint64_t deadline = vlab_now_ns() + 10000000000ull;
+	while (vlab_instance_state(inst) != VLAB_STATE_EXITED && vlab_now_ns() < deadline) {
+		struct pollfd q = {.fd = vlab_instance_pidfd(inst), .events = POLLIN};
+		poll(&q, 1, 100);
+		vlab_instance_pump(inst, NULL);
+	}
+	int st = vlab_instance_exit_status(inst);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		fail_msg("udp_client: status %#x %s", st, vlab_instance_error(inst));
+	close(s);
+	vlab_instance_free(inst);
+	vlab_labnet_spec_detach(net, &spec);
+	vlab_spec_free(&spec);
+	vlab_labnet_release(net);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_every_verb),
-		cmocka_unit_test(test_network),
+	    cmocka_unit_test(test_every_verb),
+	    cmocka_unit_test(test_network),
+	    cmocka_unit_test(test_guest_client),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,6 +21,7 @@
 #define GUESTS "build/tests/integration/engines/unikernel/guest/"
 #define HELLO GUESTS "hello.uk"
 #define HOSTILE GUESTS "hostile.uk"
+#define LIBOS GUESTS "libos.uk"
 #define DISK_BYTES (1u << 20)
 
 static char disk_path[64];
@@ -103,7 +104,7 @@ static void test_boot_to_ready(void **state)
 	int fds = vtest_count_fds(), kids = vtest_count_children();
 	struct vlab_err err = {0};
 	struct vlab_instance *inst =
-		start("uk-hello", (const char *const[]){"image=" HELLO, "cmdline=echo", NULL});
+	    start("uk-hello", (const char *const[]){"image=" HELLO, "cmdline=echo", NULL});
 	if (vlab_instance_wait_ready(inst, 10000, &err) < 0)
 		fail_msg("wait_ready: %s", err.msg);
 	assert_non_null(strstr(vlab_instance_ready_line(inst), "READY hello"));
@@ -159,9 +160,9 @@ static void test_console_disk_and_status(void **state)
 	char disk[128];
 	snprintf(disk, sizeof(disk), "disk=%s", disk_path);
 	struct vlab_err err = {0};
-	struct vlab_instance *inst = start(
-		"uk-disk", (const char *const[]){"image=" HELLO, "cmdline=clock disk exit=7", disk,
-						 "memory=8M", NULL});
+	struct vlab_instance *inst =
+	    start("uk-disk", (const char *const[]){"image=" HELLO, "cmdline=clock disk exit=7",
+						   disk, "memory=8M", NULL});
 	wait_exit(inst, 10000);
 	assert_true(WIFEXITED(vlab_instance_exit_status(inst)));
 	assert_int_equal(WEXITSTATUS(vlab_instance_exit_status(inst)), 7);
@@ -199,7 +200,7 @@ static void test_stop(void **state)
 	struct vlab_err err = {0};
 	/* A guest that waits: the request reaches it and it exits cleanly. */
 	struct vlab_instance *inst =
-		start("uk-stop", (const char *const[]){"image=" HELLO, "cmdline=echo", NULL});
+	    start("uk-stop", (const char *const[]){"image=" HELLO, "cmdline=echo", NULL});
 	assert_int_equal(vlab_instance_wait_ready(inst, 10000, &err), 0);
 	uint64_t t0 = vlab_now_ns();
 	assert_int_equal(vlab_instance_stop(inst, 5000, &err), 0);
@@ -225,6 +226,23 @@ static void test_stop(void **state)
 	vlab_instance_free(inst);
 }
 
+/* The library OS's own checks, run inside the unikernel. */
+static void test_libos_inside(void **state)
+{
+	(void)state;
+	NEED_KVM();
+	struct vlab_instance *inst = start("uk-libos", (const char *const[]){"image=" LIBOS, NULL});
+	wait_exit(inst, 10000);
+	char con[8192];
+	ssize_t k = read(vlab_instance_console_fd(inst), con, sizeof(con) - 1);
+	con[k > 0 ? k : 0] = '\0';
+	int st = vlab_instance_exit_status(inst);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		fail_msg("library OS self-test: status %#x, console:\n%s", st, con);
+	assert_non_null(strstr(con, "libos: 0 failures"));
+	vlab_instance_free(inst);
+}
+
 /* ---- hostile guests ---- */
 
 struct hostile {
@@ -234,22 +252,22 @@ struct hostile {
 };
 
 static const struct hostile cases[] = {
-	{"arg-end-of-ram", "invalid hypercall console_write", "argument struct [0x7fffff8,"},
-	{"arg-past-ram", "invalid hypercall clock", "lies outside guest RAM"},
-	{"arg-misaligned", "invalid hypercall clock", "not 8-byte aligned"},
-	{"buf-end-of-ram", "invalid hypercall console_write", "buffer [0x7fffffc,"},
-	{"buf-wrap", "invalid hypercall ctl_write", "wraps past 2^64"},
-	{"block-past-end", "invalid hypercall block_write", "beyond the disk's capacity"},
-	{"block-overflow", "invalid hypercall block_write", "wrap past 2^64"},
-	{"block-buf-outside", "invalid hypercall block_write", "lies outside guest RAM"},
-	{"unknown-hypercall", "unknown hypercall number 99", "port 0x563"},
-	{"byte-out", "invalid hypercall clock", "1-byte `out`"},
-	{"trap-port", "port 0x4ff belongs to the monitor", NULL},
-	{"exit-status", "invalid hypercall exit", "status 300"},
-	{"unmapped-write", "page fault", "write to unmapped address 0x10000000000"},
-	{"hlt", "general protection fault", "privileged instruction hlt"},
-	{"ud2", "invalid opcode", "at rip 0x"},
-	{"triple-fault", "triple fault", NULL},
+    {"arg-end-of-ram", "invalid hypercall console_write", "argument struct [0x7fffff8,"},
+    {"arg-past-ram", "invalid hypercall clock", "lies outside guest RAM"},
+    {"arg-misaligned", "invalid hypercall clock", "not 8-byte aligned"},
+    {"buf-end-of-ram", "invalid hypercall console_write", "buffer [0x7fffffc,"},
+    {"buf-wrap", "invalid hypercall ctl_write", "wraps past 2^64"},
+    {"block-past-end", "invalid hypercall block_write", "beyond the disk's capacity"},
+    {"block-overflow", "invalid hypercall block_write", "wrap past 2^64"},
+    {"block-buf-outside", "invalid hypercall block_write", "lies outside guest RAM"},
+    {"unknown-hypercall", "unknown hypercall number 99", "port 0x563"},
+    {"byte-out", "invalid hypercall clock", "1-byte `out`"},
+    {"trap-port", "port 0x4ff belongs to the monitor", NULL},
+    {"exit-status", "invalid hypercall exit", "status 300"},
+    {"unmapped-write", "page fault", "write to unmapped address 0x10000000000"},
+    {"hlt", "general protection fault", "privileged instruction hlt"},
+    {"ud2", "invalid opcode", "at rip 0x"},
+    {"triple-fault", "triple fault", NULL},
 };
 
 static void test_hostile_guests(void **state)
@@ -265,9 +283,9 @@ static void test_hostile_guests(void **state)
 		char cmd[64];
 		snprintf(cmd, sizeof(cmd), "cmdline=%s", h->name);
 		struct vlab_err err = {0};
-		struct vlab_instance *inst = start(
-			"uk-hostile", (const char *const[]){"image=" HOSTILE, cmd, disk, "memory=128M",
-							    NULL});
+		struct vlab_instance *inst =
+		    start("uk-hostile",
+			  (const char *const[]){"image=" HOSTILE, cmd, disk, "memory=128M", NULL});
 		if (vlab_instance_wait_ready(inst, 10000, &err) < 0)
 			fail_msg("%s: no READY: %s", h->name, err.msg);
 		wait_exit(inst, 10000);
@@ -343,7 +361,7 @@ static void test_malformed_images(void **state)
 	uint64_t phoff;
 	memcpy(&phoff, b + 32, 8);
 	uint8_t *ph1 = b + phoff + 56; /* the data segment's header */
-	uint64_t vaddr = 1ull << 31;  /* 2 GiB: outside 64 MiB of RAM */
+	uint64_t vaddr = 1ull << 31;   /* 2 GiB: outside 64 MiB of RAM */
 	memcpy(ph1 + 16, &vaddr, 8);
 	write_file(path, b, (size_t)n);
 	refused_image(path, "program header 1 (PT_LOAD)", "outside the guest RAM");
@@ -360,9 +378,12 @@ static void test_malformed_images(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_boot_to_ready),	  cmocka_unit_test(test_console_disk_and_status),
-		cmocka_unit_test(test_stop),		  cmocka_unit_test(test_hostile_guests),
-		cmocka_unit_test(test_malformed_images),
+	    cmocka_unit_test(test_boot_to_ready),
+	    cmocka_unit_test(test_console_disk_and_status),
+	    cmocka_unit_test(test_stop),
+	    cmocka_unit_test(test_libos_inside),
+	    cmocka_unit_test(test_hostile_guests),
+	    cmocka_unit_test(test_malformed_images),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -280,13 +280,19 @@ static uint16_t ip_checksum(const void *data, size_t len)
  * UDP datagram.  Returns once the echo is sent. */
 static void guest_echo_once(int tap, const struct vlab_labnet_cfg *cfg)
 {
-	struct frame f;
+	/* Two bytes ahead of the frame put its IP header on a 4-byte boundary,
+	 * where struct iphdr may be read. */
+	struct {
+		uint16_t pad;
+		struct frame f;
+	} __attribute__((packed, aligned(4))) slot;
+	struct frame *f = &slot.f;
 	for (int frames = 0; frames < 50; frames++) {
 		assert_true(wait_readable(tap, 3000));
-		ssize_t n = read(tap, &f, sizeof(f));
+		ssize_t n = read(tap, f, sizeof(*f));
 		assert_true(n >= 14);
-		if (ntohs(f.type) == 0x0806) { /* ARP request for us: reply */
-			uint8_t *a = f.payload;
+		if (ntohs(f->type) == 0x0806) { /* ARP request for us: reply */
+			uint8_t *a = f->payload;
 			if (ntohs(*(uint16_t *)(a + 6)) != 1 || memcmp(a + 24, &cfg->ip, 4) != 0)
 				continue;
 			uint8_t sha[6], spa[4];
@@ -297,18 +303,18 @@ static void guest_echo_once(int tap, const struct vlab_labnet_cfg *cfg)
 			memcpy(a + 14, &cfg->ip, 4);
 			memcpy(a + 18, sha, 6);
 			memcpy(a + 24, spa, 4);
-			memcpy(f.dst, sha, 6);
-			memcpy(f.src, cfg->mac, 6);
-			assert_int_equal(write(tap, &f, 14 + 28), 14 + 28);
-		} else if (ntohs(f.type) == 0x0800) { /* IPv4: echo UDP back */
-			struct iphdr *ip = (struct iphdr *)f.payload;
+			memcpy(f->dst, sha, 6);
+			memcpy(f->src, cfg->mac, 6);
+			assert_int_equal(write(tap, f, 14 + 28), 14 + 28);
+		} else if (ntohs(f->type) == 0x0800) { /* IPv4: echo UDP back */
+			struct iphdr *ip = (struct iphdr *)f->payload;
 			if (ip->protocol != IPPROTO_UDP)
 				continue;
-			struct udphdr *udp = (struct udphdr *)(f.payload + ip->ihl * 4);
+			struct udphdr *udp = (struct udphdr *)(f->payload + ip->ihl * 4);
 			uint8_t mac[6];
-			memcpy(mac, f.src, 6);
-			memcpy(f.src, f.dst, 6);
-			memcpy(f.dst, mac, 6);
+			memcpy(mac, f->src, 6);
+			memcpy(f->src, f->dst, 6);
+			memcpy(f->dst, mac, 6);
 			uint32_t a = ip->saddr;
 			ip->saddr = ip->daddr;
 			ip->daddr = a;
@@ -318,7 +324,7 @@ static void guest_echo_once(int tap, const struct vlab_labnet_cfg *cfg)
 			udp->source = udp->dest;
 			udp->dest = p;
 			udp->check = 0; /* optional over IPv4 */
-			assert_int_equal(write(tap, &f, (size_t)n), n);
+			assert_int_equal(write(tap, f, (size_t)n), n);
 			return;
 		}
 	}

@@ -39,12 +39,22 @@ static void good(struct img *m)
 	m->eh->e_ehsize = sizeof(Elf64_Ehdr);
 	m->eh->e_phentsize = sizeof(Elf64_Phdr);
 	m->eh->e_phnum = 3;
-	m->ph[0] = (Elf64_Phdr){.p_type = PT_LOAD, .p_flags = PF_R | PF_X, .p_offset = 0x1000,
-				.p_vaddr = 0x100000, .p_paddr = 0x100000, .p_filesz = 0x800,
-				.p_memsz = 0x800, .p_align = 0x1000};
-	m->ph[1] = (Elf64_Phdr){.p_type = PT_LOAD, .p_flags = PF_R | PF_W, .p_offset = 0x2000,
-				.p_vaddr = 0x102000, .p_paddr = 0x102000, .p_filesz = 0x100,
-				.p_memsz = 0x1000, .p_align = 0x1000};
+	m->ph[0] = (Elf64_Phdr){.p_type = PT_LOAD,
+				.p_flags = PF_R | PF_X,
+				.p_offset = 0x1000,
+				.p_vaddr = 0x100000,
+				.p_paddr = 0x100000,
+				.p_filesz = 0x800,
+				.p_memsz = 0x800,
+				.p_align = 0x1000};
+	m->ph[1] = (Elf64_Phdr){.p_type = PT_LOAD,
+				.p_flags = PF_R | PF_W,
+				.p_offset = 0x2000,
+				.p_vaddr = 0x102000,
+				.p_paddr = 0x102000,
+				.p_filesz = 0x100,
+				.p_memsz = 0x1000,
+				.p_align = 0x1000};
 	m->ph[2] = (Elf64_Phdr){.p_type = PT_GNU_STACK, .p_flags = PF_R | PF_W};
 	memset(m->b + 0x1000, 0x90, 0x800);
 	memset(m->b + 0x2000, 0xab, 0x100);
@@ -60,7 +70,8 @@ static void refused(struct img *m, const char *n1, const char *n2)
 		fail_msg("accepted a bad image (expected '%s')", n1);
 	assert_int_equal(err.code, ENOEXEC);
 	if (!strstr(err.msg, n1) || (n2 && !strstr(err.msg, n2)))
-		fail_msg("message '%s' lacks '%s'%s%s", err.msg, n1, n2 ? " or " : "", n2 ? n2 : "");
+		fail_msg("message '%s' lacks '%s'%s%s", err.msg, n1, n2 ? " or " : "",
+			 n2 ? n2 : "");
 }
 
 static void test_good_image(void **state)
@@ -205,10 +216,13 @@ static void test_entry(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_good_image),	   cmocka_unit_test(test_header),
-		cmocka_unit_test(test_header_outside_file), cmocka_unit_test(test_segment_file_bytes),
-		cmocka_unit_test(test_segment_placement),  cmocka_unit_test(test_segment_kinds),
-		cmocka_unit_test(test_entry),
+	    cmocka_unit_test(test_good_image),
+	    cmocka_unit_test(test_header),
+	    cmocka_unit_test(test_header_outside_file),
+	    cmocka_unit_test(test_segment_file_bytes),
+	    cmocka_unit_test(test_segment_placement),
+	    cmocka_unit_test(test_segment_kinds),
+	    cmocka_unit_test(test_entry),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -48,8 +48,12 @@ static void make_image(void)
 	eh->e_ehsize = sizeof(*eh);
 	eh->e_phentsize = sizeof(*ph);
 	eh->e_phnum = 1;
-	*ph = (Elf64_Phdr){.p_type = PT_LOAD, .p_flags = PF_R | PF_X, .p_offset = 0x1000,
-			   .p_vaddr = 0x100000, .p_filesz = 16, .p_memsz = 16};
+	*ph = (Elf64_Phdr){.p_type = PT_LOAD,
+			   .p_flags = PF_R | PF_X,
+			   .p_offset = 0x1000,
+			   .p_vaddr = 0x100000,
+			   .p_filesz = 16,
+			   .p_memsz = 16};
 	image[0x1000] = 0x0f;
 	image[0x1001] = 0x0b;
 }
@@ -67,8 +71,8 @@ static int setup(void **state)
 	make_image();
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, f->con), 0);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, f->ctl), 0);
-	assert_int_equal(
-		socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, f->tap), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, f->tap),
+			 0);
 	snprintf(f->disk_path, sizeof(f->disk_path), "/tmp/vlab-uk-hcall-%d", (int)getpid());
 	f->disk = open(f->disk_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	assert_true(f->disk >= 0);
@@ -79,11 +83,21 @@ static int setup(void **state)
 		assert_int_equal(pwrite(f->disk, pat, sizeof(pat), (off_t)off), sizeof(pat));
 	vlab_counters_init(&f->counters);
 	struct uk_config cfg = {
-		.image = image, .image_len = sizeof(image), .mem_bytes = MEM, .cmdline = "unit",
-		.console_fd = f->con[1], .control_fd = f->ctl[1], .disk_fd = f->disk,
-		.disk_bytes = DISK, .tap_fd = f->tap[1], .mac = {2, 0x76, 0x6c, 0, 0, 9},
-		.mtu = 1500, .ip = 0x09004d0a, .netmask = 0x00ffffff, .gateway = 0x01004d0a,
-		.counters = &f->counters,
+	    .image = image,
+	    .image_len = sizeof(image),
+	    .mem_bytes = MEM,
+	    .cmdline = "unit",
+	    .console_fd = f->con[1],
+	    .control_fd = f->ctl[1],
+	    .disk_fd = f->disk,
+	    .disk_bytes = DISK,
+	    .tap_fd = f->tap[1],
+	    .mac = {2, 0x76, 0x6c, 0, 0, 9},
+	    .mtu = 1500,
+	    .ip = 0x09004d0a,
+	    .netmask = 0x00ffffff,
+	    .gateway = 0x01004d0a,
+	    .counters = &f->counters,
 	};
 	if (uk_monitor_new(&cfg, &f->m, &err) < 0)
 		fail_msg("monitor: %s", err.msg);
@@ -119,8 +133,7 @@ static void *ram(struct fixture *f, uint64_t gpa)
 }
 
 /* Issues hypercall nr with the struct at ARG; returns uk_hcall's result. */
-static int call(struct fixture *f, enum uk_hc nr, const void *arg, size_t len,
-		struct vlab_err *err)
+static int call(struct fixture *f, enum uk_hc nr, const void *arg, size_t len, struct vlab_err *err)
 {
 	memcpy(ram(f, ARG), arg, len);
 	return uk_hcall(f->m, UK_HC_PORT(nr), 4, (uint32_t)ARG, err);
@@ -301,9 +314,12 @@ static void test_network(void **state)
 	assert_int_equal(ni.mac[5], 9);
 	assert_int_equal(ni.ip, 0x09004d0a);
 
-	/* A frame out. */
+	/* A frame out, from the guest's own address; not from another. */
 	memset(ram(f, BUF), 0xee, 60);
 	struct uk_hc_io io = {.data = BUF, .len = 60};
+	refused(f, UK_HC_NET_SEND, &io, sizeof(io), "source MAC ee:ee:ee:ee:ee:ee is not");
+	memcpy((uint8_t *)ram(f, BUF) + 6, (uint8_t[]){2, 0x76, 0x6c, 0, 0, 9}, 6);
+	io = (struct uk_hc_io){.data = BUF, .len = 60};
 	assert_int_equal(call(f, UK_HC_NET_SEND, &io, sizeof(io), &err), 0);
 	uint8_t frame[2048];
 	assert_int_equal(read(f->tap[0], frame, sizeof(frame)), 60);
@@ -315,8 +331,8 @@ static void test_network(void **state)
 	assert_int_equal(write(f->tap[0], frame, 100), 100);
 	memset(frame, 2, 200);
 	assert_int_equal(write(f->tap[0], frame, 200), 200);
-	struct uk_hc_poll p = {.timeout_ns = 1000000000, .events = UK_POLL_NET, .net_data = BUF,
-			       .net_len = 2048};
+	struct uk_hc_poll p = {
+	    .timeout_ns = 1000000000, .events = UK_POLL_NET, .net_data = BUF, .net_len = 2048};
 	assert_int_equal(call(f, UK_HC_POLL, &p, sizeof(p), &err), 0);
 	memcpy(&p, ram(f, ARG), sizeof(p));
 	assert_int_equal(p.ready, UK_POLL_NET);
@@ -343,8 +359,10 @@ static void test_network(void **state)
 	rv = (struct uk_hc_net_recv){.data = BUF, .len = 100};
 	refused(f, UK_HC_NET_RECV, &rv, sizeof(rv), "receive buffer of 100 bytes");
 	assert_int_equal(write(f->tap[0], frame, 60), 60);
-	p = (struct uk_hc_poll){.timeout_ns = 1000000000, .events = UK_POLL_NET,
-				.net_data = MEM - 100, .net_len = 2048};
+	p = (struct uk_hc_poll){.timeout_ns = 1000000000,
+				.events = UK_POLL_NET,
+				.net_data = MEM - 100,
+				.net_len = 2048};
 	refused(f, UK_HC_POLL, &p, sizeof(p), "outside guest RAM");
 }
 
@@ -368,13 +386,13 @@ static void test_exit_and_clock(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_boot_info, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_console_and_control, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_poll, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_block, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_calls, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_network, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_exit_and_clock, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_boot_info, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_console_and_control, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_poll, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_block, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_calls, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_network, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_exit_and_clock, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,8 +34,8 @@ static void run(const char *c)
 		bio = (struct uk_hc_block_io){.offset = cap, .data = (uintptr_t)sector, .len = 512};
 		uk_hcall(UK_HC_BLOCK_WRITE, &bio);
 	} else if (!strcmp(c, "block-overflow")) { /* offset + length wraps */
-		bio = (struct uk_hc_block_io){.offset = 0ull - 512, .data = (uintptr_t)sector,
-					      .len = 1024};
+		bio = (struct uk_hc_block_io){
+		    .offset = 0ull - 512, .data = (uintptr_t)sector, .len = 1024};
 		uk_hcall(UK_HC_BLOCK_WRITE, &bio);
 	} else if (!strcmp(c, "block-buf-outside")) { /* a good offset, a bad buffer */
 		bio = (struct uk_hc_block_io){.offset = 0, .data = mem - 512, .len = 1024};
@@ -43,7 +43,9 @@ static void run(const char *c)
 	} else if (!strcmp(c, "unknown-hypercall")) {
 		raw_hcall(99, (uint32_t)(uintptr_t)&io);
 	} else if (!strcmp(c, "byte-out")) {
-		__asm__ volatile("outb %%al, %w0" : : "Nd"((uint16_t)UK_HC_PORT(UK_HC_CLOCK)), "a"(0));
+		__asm__ volatile("outb %%al, %w0"
+				 :
+				 : "Nd"((uint16_t)UK_HC_PORT(UK_HC_CLOCK)), "a"(0));
 	} else if (!strcmp(c, "trap-port")) {
 		__asm__ volatile("outl %%eax, %w0" : : "Nd"((uint16_t)UK_TRAP_PORT), "a"(14));
 	} else if (!strcmp(c, "exit-status")) {
