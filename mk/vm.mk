@@ -18,3 +18,10 @@ $(VMGUEST): $(VMGUEST_SRC)/setup.S $(VMGUEST_SRC)/entry.S $(VMGUEST_SRC)/main.c 
 		-o $@ $(VMGUEST_SRC)/setup.S $(VMGUEST_SRC)/entry.S $(VMGUEST_SRC)/main.c
 
 TEST_DEPS += $(VMGUEST)
+
+# The benchmark (bench/vm.sh runs it); it boots the test guest too.
+$(O)/bench/bench_vm: bench/bench_vm.c $(O)/libvlab.a $(O)/flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(VLAB_CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libvlab.a $(VLAB_LDLIBS)
+
+BENCH_TARGETS += $(O)/bench/bench_vm $(VMGUEST)

@@ -260,7 +260,7 @@ static void gas_io(struct buf *b, uint16_t port, uint8_t bits)
 static void fadt(struct buf *b, uint64_t facs, uint64_t dsdt)
 {
 	size_t at = header(b, "FACP", 6);
-	u32(b, (uint32_t)facs);
+	u32(b, 0); /* FIRMWARE_CTRL: 0 since X_FIRMWARE_CTRL has it (ACPI 6, 5.2.9) */
 	u32(b, (uint32_t)dsdt);
 	u8(b, 0);
 	u8(b, 0);	     /* preferred PM profile: unspecified */

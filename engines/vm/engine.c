@@ -36,9 +36,10 @@ static int vm_validate(const struct vlab_spec *spec, struct vlab_err *err)
 	return vm_config_from_spec(spec, &cfg, err);
 }
 
-/* auto: the doctor's measurement decides (engines/hostcaps.c): kvm where
- * guest kernel code runs at native speed, tcg elsewhere.  The same
- * measurement picks the CPUID template when the lab leaves it to us. */
+/* auto: the doctor's measurement decides (engines/hostcaps.c, remembered
+ * per boot by speed.c): kvm where guest kernel code runs at native speed,
+ * tcg elsewhere.  The same measurement picks the CPUID template when the
+ * lab leaves it to us. */
 static enum vm_backend choose(const struct vm_config *cfg, struct vm_host *host, char *why,
 			      size_t len)
 {
@@ -47,7 +48,7 @@ static enum vm_backend choose(const struct vm_config *cfg, struct vm_host *host,
 	int measure = cfg->backend == VM_BACKEND_AUTO ||
 		      (cfg->backend == VM_BACKEND_KVM && cfg->cpu_template == VM_CPU_AUTO);
 	if (measure)
-		vlab_hostcaps_probe_kvm(&caps, VLAB_CAPS_MEASURE_KVM);
+		vm_kvm_speed(&caps);
 	int emulating = caps.kvm_measured && !caps.kvm_hw;
 	host->conservative = cfg->cpu_template == VM_CPU_CONSERVATIVE ||
 			     (cfg->cpu_template == VM_CPU_AUTO && emulating);

@@ -93,6 +93,8 @@ uint32_t vm_pci_cfg_read(struct vm_pci *pci, unsigned bdf, unsigned off, unsigne
 	pthread_mutex_lock(&pci->lock);
 	struct vm_pci_dev *d = lookup(pci, bdf);
 	if (d && off < 256 && len <= 256 - off) {
+		if (off + len > 0x40 && d->cap_read)
+			d->cap_read(d, off, len);
 		v = 0;
 		for (unsigned i = 0; i < len; i++)
 			v |= (uint32_t)d->cfg[off + i] << (8 * i);

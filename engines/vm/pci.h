@@ -63,6 +63,9 @@ struct vm_pci_dev {
 	/* Optional: the device sees writes to its capabilities (off >= 0x40)
 	 * after they are stored in cfg.  Called with the bus lock held. */
 	void (*cap_write)(struct vm_pci_dev *d, unsigned off, unsigned len);
+	/* Optional: the device may refresh cfg bytes of its capabilities
+	 * before the guest reads [off, off+len).  Bus lock held. */
+	void (*cap_read)(struct vm_pci_dev *d, unsigned off, unsigned len);
 	void *owner;
 };
 

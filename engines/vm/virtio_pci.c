@@ -11,6 +11,7 @@
 #define CAP_NOTIFY 2
 #define CAP_ISR 3
 #define CAP_DEVICE 4
+#define CAP_PCI_CFG 5
 #define NO_VECTOR 0xffff
 #define ISR_QUEUE 1
 #define ISR_CONFIG 2
@@ -25,6 +26,44 @@ static unsigned add_cap(struct vm_virtio *v, uint8_t type, uint32_t off, uint32_
 	if (notify)
 		memcpy(c + 16, &mult, 4);
 	return vm_pci_dev_cap(&v->pci, c, NULL, c[2]);
+}
+
+static void bar_read(void *dev, uint64_t off, void *data, unsigned len);
+static void bar_write(void *dev, uint64_t off, const void *data, unsigned len);
+
+/* The window of the PCI config access capability: bar (byte 4), offset
+ * (8), length (12: 1, 2 or 4), data (16).  Only BAR0 exists. */
+static int cfg_window(struct vm_virtio *v, uint32_t *off, unsigned *len)
+{
+	const uint8_t *c = v->pci.cfg + v->cfg_cap;
+	memcpy(off, c + 8, 4);
+	uint32_t l;
+	memcpy(&l, c + 12, 4);
+	*len = l;
+	return c[4] == 0 && (l == 1 || l == 2 || l == 4) && *off < VM_VIRTIO_BAR_SIZE &&
+	       *off + l <= VM_VIRTIO_BAR_SIZE;
+}
+
+static void cfg_cap_read(struct vm_pci_dev *d, unsigned off, unsigned len)
+{
+	struct vm_virtio *v = d->owner;
+	unsigned data = v->cfg_cap + 16, blen;
+	uint32_t boff, val = 0;
+	if (off + len <= data || off >= data + 4 || !cfg_window(v, &boff, &blen))
+		return;
+	bar_read(v, boff, &val, blen);
+	memcpy(v->pci.cfg + data, &val, 4);
+}
+
+static void cfg_cap_write(struct vm_pci_dev *d, unsigned off, unsigned len)
+{
+	struct vm_virtio *v = d->owner;
+	unsigned data = v->cfg_cap + 16, blen;
+	uint32_t boff, val;
+	if (off + len <= data || off >= data + 4 || !cfg_window(v, &boff, &blen))
+		return;
+	memcpy(&val, v->pci.cfg + data, 4);
+	bar_write(v, boff, &val, blen);
 }
 
 void vm_virtio_init(struct vm_virtio *v, const struct vm_virtio_ops *ops, void *dev,
@@ -50,6 +89,12 @@ void vm_virtio_init(struct vm_virtio *v, const struct vm_virtio_ops *ops, void *
 	add_cap(v, CAP_ISR, VM_VIRTIO_ISR, 1, 0);
 	if (ops->cfg_len)
 		add_cap(v, CAP_DEVICE, VM_VIRTIO_DEVCFG, ops->cfg_len, 0);
+	uint8_t cfg[20] = {PCI_CAP_VENDOR, 0, 20, CAP_PCI_CFG}, wmask[20] = {0};
+	wmask[4] = 0xff;	     /* bar */
+	memset(wmask + 8, 0xff, 12); /* offset, length, data */
+	v->cfg_cap = vm_pci_dev_cap(&v->pci, cfg, wmask, sizeof(cfg));
+	v->pci.cap_read = cfg_cap_read;
+	v->pci.cap_write = cfg_cap_write;
 }
 
 void vm_virtio_destroy(struct vm_virtio *v)

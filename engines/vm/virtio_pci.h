@@ -7,6 +7,10 @@
  *   BAR0 + 0x2000  device-specific configuration
  *   BAR0 + 0x3000  notifications: queue q at 0x3000 + 4 * q
  *
+ * and a PCI configuration access capability, the window through which a
+ * driver that cannot map BARs yet reaches them (pick bar, offset and
+ * length in the capability, then read or write its data bytes).
+ *
  * The device models (virtio_blk.c, virtio_net.c, virtio_rng.c) fill in a
  * struct vm_virtio_ops; the transport does feature negotiation, the status
  * state machine, queue setup, and interrupts (INTx, level-triggered).
@@ -93,6 +97,7 @@ struct vm_virtio {
 	int level; /* INTx line */
 	uint16_t qsel;
 	struct vm_virtq q[VM_VIRTIO_MAXQ];
+	unsigned cfg_cap;	 /* offset of the PCI config access capability */
 	uint64_t ignored_writes; /* writes the state machine refused */
 	char broken[160];	 /* why the device needs a reset, "" if fine */
 	/* Optional: told when the device breaks (the VMM logs it). */

@@ -78,6 +78,11 @@ int vm_kvm_serve(const struct vm_config *cfg, const struct vm_host *host, struct
 int vm_tcg_serve(const struct vm_config *cfg, const struct vm_host *host, struct vlab_child *child,
 		 struct vlab_err *err);
 
+/* The KVM part of the doctor's findings (presence, module, measured speed),
+ * measured once per host boot and then read from the runtime folder. */
+struct vlab_hostcaps;
+void vm_kvm_speed(struct vlab_hostcaps *caps);
+
 /* Stop request from SIGTERM/SIGINT, polled by the backends' loops. */
 extern volatile int vm_stop_requested;
 

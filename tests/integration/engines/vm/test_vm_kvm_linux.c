@@ -19,10 +19,11 @@ static void test_lab_guest_on_our_vmm(void **state)
 	if (!caps.kvm_measured)
 		VTEST_SKIP("KVM could not be measured: %s", caps.kvm_measure_error);
 	if (!caps.kvm_hw)
-		VTEST_SKIP("KVM here (%s) emulates guest kernel code: the CPL 0 loop runs %.0fx slower "
-			   "than the CPL 3 loop, so a Linux kernel would take many minutes to boot; "
-			   "test_vm_testguest covers vlab's VMM on this host",
-			   caps.kvm_module[0] ? caps.kvm_module : "unknown module", caps.ratio);
+		VTEST_SKIP(
+		    "KVM here (%s) emulates guest kernel code: the CPL 0 loop runs %.0fx slower "
+		    "than the CPL 3 loop, so a Linux kernel would take many minutes to boot; "
+		    "test_vm_testguest covers vlab's VMM on this host",
+		    caps.kvm_module[0] ? caps.kvm_module : "unknown module", caps.ratio);
 	const char *why = lg_missing(0);
 	if (why)
 		VTEST_SKIP("%s", why);
@@ -32,7 +33,7 @@ static void test_lab_guest_on_our_vmm(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_lab_guest_on_our_vmm),
+	    cmocka_unit_test(test_lab_guest_on_our_vmm),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

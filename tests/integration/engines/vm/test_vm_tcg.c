@@ -49,8 +49,8 @@ static void test_cpu_switches(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_lab_guest),
-		cmocka_unit_test(test_cpu_switches),
+	    cmocka_unit_test(test_lab_guest),
+	    cmocka_unit_test(test_cpu_switches),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

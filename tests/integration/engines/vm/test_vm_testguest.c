@@ -261,12 +261,52 @@ static void test_bad_kernel_is_refused(void **state)
 	unlink(path);
 }
 
+/* A guest reset ends the instance cleanly; a crash (an exception with no
+ * IDT: a triple fault on hardware) ends it with an error naming what
+ * happened.  The VMM itself never crashes. */
+static void test_reboot_and_triple_fault(void **state)
+{
+	(void)state;
+	const char *why = no_kvm();
+	if (why)
+		VTEST_SKIP("%s", why);
+	struct vlab_spec spec;
+	spec_for(&spec, "rebootguest");
+	struct vlab_instance *inst = boot(&spec);
+	ask(inst, "reboot");
+	wait_exit(inst);
+	assert_string_equal(vlab_instance_attr(inst, "stop_reason"), "reboot");
+	assert_int_equal(WEXITSTATUS(vlab_instance_exit_status(inst)), 0);
+	vlab_instance_free(inst);
+
+	inst = boot(&spec);
+	ask(inst, "crash");
+	wait_exit(inst);
+	print_message("  %s\n", vlab_instance_error(inst));
+	const char *how = vlab_instance_attr(inst, "stop_reason");
+	assert_int_not_equal(WEXITSTATUS(vlab_instance_exit_status(inst)), 0);
+	if (!strcmp(how, "triple fault")) {
+		assert_non_null(strstr(vlab_instance_error(inst), "triple fault"));
+		assert_true(vlab_counters_get(vlab_instance_counters(inst), "exit.shutdown") >= 1);
+	} else {
+		/* KVMs that emulate kernel code (kvm_pvm) cannot deliver the
+		 * fault at all and say so: the VMM reports that instead. */
+		assert_string_equal(how, "error");
+		assert_non_null(strstr(vlab_instance_error(inst), "could not emulate"));
+		assert_true(
+		    vlab_counters_get(vlab_instance_counters(inst), "exit.internal_error") >= 1);
+	}
+	vlab_instance_free(inst);
+	vlab_spec_free(&spec);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_boot_console_pci_blk_poweroff),
 	    cmocka_unit_test(test_net_frame_on_lab_network),
 	    cmocka_unit_test(test_bad_kernel_is_refused),
+	    cmocka_unit_test(test_reboot_and_triple_fault),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

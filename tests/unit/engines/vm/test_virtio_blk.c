@@ -167,6 +167,41 @@ static void test_short_chain_needs_reset(void **state)
 	assert_int_equal(vd_ram[DATA], 'b');
 }
 
+/* The PCI configuration access capability reaches the BAR without
+ * mapping it: here, the capacity in the device configuration. */
+static void test_pci_cfg_window(void **state)
+{
+	(void)state;
+	struct vm_iobus bus;
+	struct vm_pci pci;
+	struct vlab_err err = {0};
+	vm_iobus_init(&bus, NULL);
+	assert_int_equal(vm_pci_init(&pci, &bus, 0xc0000000, 0x100000, &err), 0);
+	assert_int_equal(vm_pci_plug(&pci, &blk.v.pci, &err), 0);
+	unsigned bdf = blk.v.pci.slot << 3, cap = 0;
+	for (unsigned c = vm_pci_cfg_read(&pci, bdf, PCI_CAP_PTR, 1); c;
+	     c = vm_pci_cfg_read(&pci, bdf, c + 1, 1))
+		if (vm_pci_cfg_read(&pci, bdf, c, 1) == 0x09 &&
+		    vm_pci_cfg_read(&pci, bdf, c + 3, 1) == 5)
+			cap = c;
+	assert_true(cap >= 0x40);
+	vm_pci_cfg_write(&pci, bdf, cap + 4, 0, 1);		   /* BAR0 */
+	vm_pci_cfg_write(&pci, bdf, cap + 8, VM_VIRTIO_DEVCFG, 4); /* offset */
+	vm_pci_cfg_write(&pci, bdf, cap + 12, 4, 4);		   /* length */
+	assert_int_equal(vm_pci_cfg_read(&pci, bdf, cap + 16, 4), SECTORS);
+	/* A write through the window: select queue 0's size register. */
+	vm_pci_cfg_write(&pci, bdf, cap + 8, VIRTIO_PCI_Q_SELECT, 4);
+	vm_pci_cfg_write(&pci, bdf, cap + 12, 2, 4);
+	vm_pci_cfg_write(&pci, bdf, cap + 16, 0, 2);
+	vm_pci_cfg_write(&pci, bdf, cap + 8, VIRTIO_PCI_Q_SIZE, 4);
+	assert_int_equal(vm_pci_cfg_read(&pci, bdf, cap + 16, 2), Q);
+	/* A window past the BAR reads nothing. */
+	vm_pci_cfg_write(&pci, bdf, cap + 8, 0x10000, 4);
+	vm_pci_cfg_read(&pci, bdf, cap + 16, 4);
+	vm_pci_destroy(&pci);
+	vm_iobus_destroy(&bus);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -176,6 +211,7 @@ int main(void)
 	    cmocka_unit_test(test_readonly),
 	    cmocka_unit_test(test_interrupts),
 	    cmocka_unit_test(test_short_chain_needs_reset),
+	    cmocka_unit_test(test_pci_cfg_window),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

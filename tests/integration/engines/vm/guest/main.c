@@ -11,6 +11,8 @@
  *                       read past the end, through virtio-blk
  *             net       send one Ethernet frame through virtio-net
  *             poweroff  answer, then power off through ACPI (PM1a, S5)
+ *             reboot    answer, then reset through the i8042 (command 0xfe)
+ *             crash     answer, then fault with no IDT: a triple fault
  *
  * The drivers find everything the way an OS does: the virtio capabilities
  * in configuration space, the queue sizes in the common configuration. */
@@ -449,6 +451,10 @@ void guest_main(const uint8_t *zp)
 			add(&l, " ok"), rc = verb_net(&l);
 		else if (streq(verb, "poweroff"))
 			add(&l, " ok"), off = 1;
+		else if (streq(verb, "reboot"))
+			add(&l, " ok"), off = 2;
+		else if (streq(verb, "crash"))
+			add(&l, " ok"), off = 3;
 		else
 			add(&l, " err unknown no such verb");
 		if (rc < 0) {
@@ -458,9 +464,20 @@ void guest_main(const uint8_t *zp)
 		}
 		add(&l, "\n");
 		put(COM2, l.b);
-		if (off) {
+		if (off == 1) {
 			put(COM1, "vlab test guest: powering off\n");
 			outw(PM1A_CNT, SLP_S5);
+		} else if (off == 2) {
+			put(COM1, "vlab test guest: resetting\n");
+			outb(0x64, 0xfe);
+		} else if (off == 3) {
+			/* An empty IDT: the breakpoint cannot be delivered, nor
+			 * the double fault that follows: the CPU shuts down. */
+			static const struct {
+				uint16_t limit;
+				uint64_t base;
+			} __attribute__((packed)) no_idt = {0, 0};
+			__asm__ volatile("lidt %0; int3" ::"m"(no_idt));
 		}
 	}
 }
