@@ -19,7 +19,7 @@
 
 #include "engines/kvm/probe.h"
 
-static void probe_kvm(struct vlab_hostcaps *c, unsigned flags)
+void vlab_hostcaps_probe_kvm(struct vlab_hostcaps *c, unsigned flags)
 {
 	struct stat st;
 	c->kvm_present = stat("/dev/kvm", &st) == 0 && S_ISCHR(st.st_mode);
@@ -281,7 +281,7 @@ void vlab_hostcaps_probe(struct vlab_hostcaps *c, unsigned flags)
 	struct utsname u;
 	if (uname(&u) == 0)
 		snprintf(c->kernel, sizeof(c->kernel), "%s %s", u.sysname, u.release);
-	probe_kvm(c, flags);
+	vlab_hostcaps_probe_kvm(c, flags);
 	probe_ns(c);
 	probe_cgroups(c);
 	probe_misc(c);

@@ -71,6 +71,10 @@ enum {
  * with the reason in the matching field. */
 void vlab_hostcaps_probe(struct vlab_hostcaps *caps, unsigned flags);
 
+/* Only the KVM part of vlab_hostcaps_probe() (the kvm_* fields): what the
+ * vm engine's backend=auto decides from, exactly as the doctor does. */
+void vlab_hostcaps_probe_kvm(struct vlab_hostcaps *caps, unsigned flags);
+
 /* A cgroup mount carrying controller (v1: its hierarchy; v2: the unified
  * one if it lists the controller), or NULL. */
 const struct vlab_cg_mount *vlab_hostcaps_cgroup(const struct vlab_hostcaps *caps,

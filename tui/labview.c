@@ -174,6 +174,7 @@ static void on_event(struct tui_app *app, const struct lesson_event *ev)
 		break;
 	case LESSON_EV_RESULT:
 		app->measuring[0] = '\0';
+		app->measured = 0;
 		if (ev->item >= 0) {
 			const struct lesson_item_state *st = lesson_session_state(app->lab, (size_t)ev->item);
 			const struct lesson_item *it = lesson_session_item(app->lab, (size_t)ev->item);

@@ -18,11 +18,15 @@ static void draw(struct tui_app *app, struct tui_rect r, int focused)
 	(void)focused;
 	const struct tui_chart *c;
 	size_t n = charts(app, &c);
-	if (n == 0 && app->measuring[0]) {
-		char m[128];
-		snprintf(m, sizeof(m), "measuring %s...", app->measuring);
+	/* While a step measures: how far it got, on the first line. */
+	int busy = app->lab && lesson_session_busy(app->lab) >= 0;
+	if (busy && app->measured > 0 && r.h > 2) {
+		char m[160];
+		snprintf(m, sizeof(m), "%c measuring: %u recorded, last %s", "|/-\\"[app->spin % 4],
+			 app->measured, app->measuring);
 		tui_draw_str(r.y, r.x, r.w, m, TUI_WARN);
-		return;
+		r.y++;
+		r.h--;
 	}
 	if (n == 0) {
 		tui_draw_str(r.y, r.x, r.w, "No measurements yet.", TUI_DIM);

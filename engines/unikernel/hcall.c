@@ -48,9 +48,10 @@ static int invalid(struct vlab_err *err, const char *call, const char *fmt, ...)
 static void *io_buf(struct uk_monitor *m, const struct uk_hc_io *io, uint64_t max, const char *call,
 		    struct vlab_err *err)
 {
-	if (io->len > max)
-		return invalid(err, call, "length %#" PRIx64 " exceeds %#" PRIx64, io->len, max),
-		       NULL;
+	if (io->len > max) {
+		invalid(err, call, "length %#" PRIx64 " exceeds %#" PRIx64, io->len, max);
+		return NULL;
+	}
 	void *p = uk_gpa(m, io->data, io->len, "buffer", err);
 	if (!p)
 		vlab_err_prefix(err, "invalid hypercall %s", call);
@@ -184,28 +185,31 @@ static int hc_block_info(struct uk_monitor *m, void *arg, struct vlab_err *err)
 static void *block_check(struct uk_monitor *m, const struct uk_hc_block_io *b, const char *call,
 			 struct vlab_err *err)
 {
-	if (m->disk_fd < 0)
-		return invalid(err, call, "there is no block device"), NULL;
-	if (b->offset % BLOCK_SIZE || b->len % BLOCK_SIZE)
-		return invalid(err, call,
-			       "offset %#" PRIx64 " or length %#" PRIx64
-			       " is not a multiple of the block size (%u)",
-			       b->offset, b->len, BLOCK_SIZE),
-		       NULL;
-	if (b->len > BLOCK_MAX_IO)
-		return invalid(err, call,
-			       "length %#" PRIx64 " exceeds the most one call moves (%#x)", b->len,
-			       BLOCK_MAX_IO),
-		       NULL;
-	if (b->offset > m->disk_bytes || b->len > m->disk_bytes - b->offset)
-		return invalid(err, call,
-			       "bytes [%#" PRIx64 ", +%#" PRIx64
-			       ") %s the disk's capacity (%#" PRIx64 " bytes)",
-			       b->offset, b->len,
-			       b->offset + b->len < b->offset ? "wrap past 2^64, beyond"
-							      : "lie beyond",
-			       m->disk_bytes),
-		       NULL;
+	if (m->disk_fd < 0) {
+		invalid(err, call, "there is no block device");
+		return NULL;
+	}
+	if (b->offset % BLOCK_SIZE || b->len % BLOCK_SIZE) {
+		invalid(err, call,
+			"offset %#" PRIx64 " or length %#" PRIx64
+			" is not a multiple of the block size (%u)",
+			b->offset, b->len, BLOCK_SIZE);
+		return NULL;
+	}
+	if (b->len > BLOCK_MAX_IO) {
+		invalid(err, call, "length %#" PRIx64 " exceeds the most one call moves (%#x)",
+			b->len, BLOCK_MAX_IO);
+		return NULL;
+	}
+	if (b->offset > m->disk_bytes || b->len > m->disk_bytes - b->offset) {
+		invalid(err, call,
+			"bytes [%#" PRIx64 ", +%#" PRIx64 ") %s the disk's capacity (%#" PRIx64
+			" bytes)",
+			b->offset, b->len,
+			b->offset + b->len < b->offset ? "wrap past 2^64, beyond" : "lie beyond",
+			m->disk_bytes);
+		return NULL;
+	}
 	void *p = uk_gpa(m, b->data, b->len, "buffer", err);
 	if (!p)
 		vlab_err_prefix(err, "invalid hypercall %s", call);
@@ -299,8 +303,8 @@ static int hc_net_send(struct uk_monitor *m, void *arg, struct vlab_err *err)
 		return invalid(err, "net_send",
 			       "source MAC %02x:%02x:%02x:%02x:%02x:%02x is not the guest's own "
 			       "(%02x:%02x:%02x:%02x:%02x:%02x)",
-			       p[6], p[7], p[8], p[9], p[10], p[11], m->mac[0], m->mac[1], m->mac[2],
-			       m->mac[3], m->mac[4], m->mac[5]);
+			       p[6], p[7], p[8], p[9], p[10], p[11], m->mac[0], m->mac[1],
+			       m->mac[2], m->mac[3], m->mac[4], m->mac[5]);
 	ssize_t n;
 	do
 		n = write(m->tap_fd, p, io->len);

@@ -1,5 +1,6 @@
 /* engines/vm/config.c: the vm engine's options, and the machine they
  * describe. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,8 +12,9 @@ const struct vlab_opt_desc vm_opts[] = {
     {.name = "backend",
      .type = VLAB_OPT_ENUM,
      .def = "auto",
-     .choices = "auto|tcg",
-     .help = "tcg: QEMU software emulation; auto: the best this build and host offer"},
+     .choices = "auto|kvm|tcg",
+     .help = "kvm: vlab's own VMM; tcg: QEMU software emulation; auto: kvm where KVM is "
+	     "hardware-assisted (measured, as vlab doctor does), else tcg"},
     {.name = "memory",
      .type = VLAB_OPT_SIZE,
      .def = "256M",
@@ -64,10 +66,7 @@ const struct vlab_opt_desc vm_opts[] = {
      .type = VLAB_OPT_BOOL,
      .def = "off",
      .help = "the guest cannot write to the disk"},
-    {.name = "net",
-     .type = VLAB_OPT_BOOL,
-     .def = "off",
-     .help = "a virtio-net NIC on the lab network"},
+    VLAB_LABNET_OPTS,
     {.name = "rng", .type = VLAB_OPT_BOOL, .def = "on", .help = "a virtio-rng device"},
     {0},
 };
@@ -111,13 +110,14 @@ int vm_config_from_spec(const struct vlab_spec *spec, struct vm_config *cfg, str
 
 	if (vlab_spec_str(spec, vm_opts, "backend", &s, err) < 0)
 		return -1;
-	cfg->backend = !strcmp(s, "tcg") ? VM_BACKEND_TCG : VM_BACKEND_AUTO;
+	cfg->backend = !strcmp(s, "kvm")   ? VM_BACKEND_KVM
+		       : !strcmp(s, "tcg") ? VM_BACKEND_TCG
+					   : VM_BACKEND_AUTO;
 	if (vlab_spec_size(spec, vm_opts, "memory", &cfg->mem_bytes, err) < 0 ||
 	    vlab_spec_uint(spec, vm_opts, "cpus", &u, err) < 0 ||
 	    vlab_spec_bool(spec, vm_opts, "pae", &cfg->pae, err) < 0 ||
 	    vlab_spec_bool(spec, vm_opts, "nx", &cfg->nx, err) < 0 ||
 	    vlab_spec_bool(spec, vm_opts, "disk_readonly", &cfg->disk_readonly, err) < 0 ||
-	    vlab_spec_bool(spec, vm_opts, "net", &cfg->net, err) < 0 ||
 	    vlab_spec_bool(spec, vm_opts, "rng", &cfg->rng, err) < 0)
 		return -1;
 	cfg->cpus = (unsigned)u;
@@ -139,10 +139,21 @@ int vm_config_from_spec(const struct vlab_spec *spec, struct vm_config *cfg, str
 	    image(spec, "initrd", VLAB_IMAGE_INITRAMFS, cfg->initrd, sizeof(cfg->initrd), err) < 0)
 		return -1;
 
+	if (vlab_labnet_cfg_from_spec(spec, &cfg->net, err) < 0)
+		return -1;
+
 	/* ttyS0 is the human console; the guest stops (and the VM with it)
-	 * on a panic instead of hanging. */
+	 * on a panic instead of hanging; the initramfs' /init takes its host
+	 * name and address from vlab.* words (images/initramfs/init). */
+	char ip[64] = "";
+	if (cfg->net.on) {
+		char a[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, &cfg->net.ip, a, sizeof(a));
+		snprintf(ip, sizeof(ip), " vlab.ip=%s/%u", a, cfg->net.prefixlen);
+	}
 	const char *extra = vlab_spec_get(spec, "cmdline");
-	int n = snprintf(cfg->cmdline, sizeof(cfg->cmdline), "console=ttyS0 panic=-1%s%s",
+	int n = snprintf(cfg->cmdline, sizeof(cfg->cmdline),
+			 "console=ttyS0 panic=-1 vlab.hostname=%s%s%s%s", cfg->name, ip,
 			 extra && *extra ? " " : "", extra ? extra : "");
 	if (n < 0 || (size_t)n >= sizeof(cfg->cmdline))
 		return vlab_err_set(err, E2BIG, "cmdline: the kernel command line is over %d bytes",

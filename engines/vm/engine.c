@@ -2,6 +2,7 @@
  * hardware.  Parses the spec, prepares the host side (disk image, lab
  * network), picks the backend and publishes what the front end shows:
  * the backend, whether it is emulated, the image size and the disk. */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
@@ -35,13 +36,68 @@ static int vm_validate(const struct vlab_spec *spec, struct vlab_err *err)
 	return vm_config_from_spec(spec, &cfg, err);
 }
 
-/* auto: the doctor's measurement decides (engines/hostcaps.c).  Until
- * vlab's own VMM lands, every guest runs under the tcg backend. */
-static enum vm_backend choose(const struct vm_config *cfg, char *why, size_t len)
+/* auto: the doctor's measurement decides (engines/hostcaps.c, remembered
+ * per boot by speed.c): kvm where guest kernel code runs at native speed,
+ * tcg elsewhere.  The same measurement picks the CPUID template when the
+ * lab leaves it to us. */
+static enum vm_backend choose(const struct vm_config *cfg, struct vm_host *host, char *why,
+			      size_t len)
 {
-	(void)cfg;
-	snprintf(why, len, "vlab's own VMM is not in this build yet: QEMU software emulation");
+	struct vlab_hostcaps caps;
+	memset(&caps, 0, sizeof(caps));
+	int measure = cfg->backend == VM_BACKEND_AUTO ||
+		      (cfg->backend == VM_BACKEND_KVM && cfg->cpu_template == VM_CPU_AUTO);
+	if (measure)
+		vm_kvm_speed(&caps);
+	int emulating = caps.kvm_measured && !caps.kvm_hw;
+	host->conservative = cfg->cpu_template == VM_CPU_CONSERVATIVE ||
+			     (cfg->cpu_template == VM_CPU_AUTO && emulating);
+	if (cfg->backend != VM_BACKEND_AUTO) {
+		snprintf(why, len, "chosen by the lab (backend=%s)",
+			 cfg->backend == VM_BACKEND_KVM ? "kvm" : "tcg");
+		return cfg->backend;
+	}
+	if (!caps.kvm_present)
+		snprintf(why, len, "no /dev/kvm: QEMU emulates the whole machine in software");
+	else if (caps.kvm_open_errno)
+		snprintf(why, len, "/dev/kvm cannot be opened (%s): QEMU emulates the machine",
+			 strerror(caps.kvm_open_errno));
+	else if (!caps.kvm_measured)
+		snprintf(why, len, "KVM could not be measured (%s): QEMU emulates the machine",
+			 caps.kvm_measure_error);
+	else if (emulating)
+		snprintf(why, len,
+			 "this KVM%s%s emulates guest kernel code (CPL 0 loop %.0fx slower than "
+			 "CPL 3): a Linux kernel would crawl, so QEMU emulates the machine",
+			 caps.kvm_module[0] ? " " : "", caps.kvm_module, caps.ratio);
+	else {
+		snprintf(
+		    why, len,
+		    "KVM is hardware-assisted (CPL 0 loop %.1fx the CPL 3 loop): vlab's own VMM",
+		    caps.ratio);
+		return VM_BACKEND_KVM;
+	}
 	return VM_BACKEND_TCG;
+}
+
+/* The NIC's wire: a TAP device on the lab network's bridge. */
+static int prepare_net(const struct vm_config *cfg, struct vm_host *host, struct vlab_child *child,
+		       struct vlab_err *err)
+{
+	if (!cfg->net.on)
+		return 0;
+	host->tap_fd = vlab_labnet_open_tap(&cfg->net, 0, err);
+	if (host->tap_fd < 0)
+		return vlab_err_prefix(err, "lab network");
+	char ip[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, &cfg->net.ip, ip, sizeof(ip));
+	snprintf(host->tap_name, sizeof(host->tap_name), "%s", cfg->net.tap_name);
+	snprintf(host->guest_ip, sizeof(host->guest_ip), "%s/%u", ip, cfg->net.prefixlen);
+	vlab_labnet_mac_str(cfg->net.mac, host->guest_mac, sizeof(host->guest_mac));
+	vlab_child_attr(child, "ip", "%s", ip);
+	vlab_child_attr(child, "mac", "%s", host->guest_mac);
+	vlab_child_attr(child, "tap", "%s", host->tap_name);
+	return 0;
 }
 
 static uint64_t file_bytes(const char *path)
@@ -88,7 +144,7 @@ static int vm_serve(const struct vlab_spec *spec, struct vlab_child *child, stru
 		return -1;
 
 	char why[256];
-	enum vm_backend be = choose(&cfg, why, sizeof(why));
+	enum vm_backend be = choose(&cfg, &host, why, sizeof(why));
 	vlab_child_attr(child, "backend", "%s", be == VM_BACKEND_KVM ? "kvm" : "tcg");
 	vlab_child_attr(child, "emulated", "%s", be == VM_BACKEND_KVM ? "no" : "yes");
 	vlab_child_attr(child, "backend_reason", "%s", why);
@@ -99,6 +155,8 @@ static int vm_serve(const struct vlab_spec *spec, struct vlab_child *child, stru
 	if (prepare_disk(&cfg, child, err) < 0)
 		goto out;
 	disk_made = cfg.disk_scratch;
+	if (prepare_net(&cfg, &host, child, err) < 0)
+		goto out;
 	uint64_t alloc = 0;
 	if (cfg.disk[0])
 		vm_disk_stat(cfg.disk, NULL, &alloc, NULL);
@@ -106,7 +164,8 @@ static int vm_serve(const struct vlab_spec *spec, struct vlab_child *child, stru
 	    child, "image_bytes", "%llu",
 	    (unsigned long long)(file_bytes(cfg.kernel) + file_bytes(cfg.initrd) + alloc));
 
-	rc = vm_tcg_serve(&cfg, &host, child, err);
+	rc = be == VM_BACKEND_KVM ? vm_kvm_serve(&cfg, &host, child, err)
+				  : vm_tcg_serve(&cfg, &host, child, err);
 	if (rc < 0)
 		vlab_err_prefix(err, "vm %s (%s)", cfg.name, be == VM_BACKEND_KVM ? "kvm" : "tcg");
 	if (cfg.disk[0] && vm_disk_stat(cfg.disk, NULL, &alloc, NULL) == 0)

@@ -17,6 +17,7 @@
 
 #include "core/paths.h"
 #include "engines/engine.h"
+#include "engines/labnet/labnet.h"
 #include "engines/vm/disk.h"
 
 enum vm_backend {
@@ -50,8 +51,8 @@ struct vm_config {
 	enum vm_disk_alloc disk_alloc;
 	int disk_scratch; /* created for this instance, removed at its end */
 	int disk_readonly;
-	int net; /* a virtio-net NIC on the lab network */
-	int rng; /* a virtio-rng device */
+	struct vlab_labnet_cfg net; /* net.on: a virtio-net NIC on the lab network */
+	int rng;		    /* a virtio-rng device */
 };
 
 /* What engine.c prepared on the host for a backend. */
@@ -59,7 +60,8 @@ struct vm_host {
 	int tap_fd; /* TAP device (one Ethernet frame per read/write), -1: none */
 	char tap_name[32];
 	char guest_ip[32];  /* "10.77.0.N/24", "" without a NIC */
-	char guest_mac[18]; /* "52:54:00:..." */
+	char guest_mac[18]; /* "02:76:6c:00:00:05" */
+	int conservative;   /* CPUID template: hide what emulating KVMs lack */
 };
 
 /* The option table of the vm engine. */
@@ -71,8 +73,15 @@ int vm_config_from_spec(const struct vlab_spec *spec, struct vm_config *cfg, str
 
 /* The backends: run the machine until it powers off, reboots or fails.
  * Both return the exit status for the instance process, or -1 with err. */
+int vm_kvm_serve(const struct vm_config *cfg, const struct vm_host *host, struct vlab_child *child,
+		 struct vlab_err *err);
 int vm_tcg_serve(const struct vm_config *cfg, const struct vm_host *host, struct vlab_child *child,
 		 struct vlab_err *err);
+
+/* The KVM part of the doctor's findings (presence, module, measured speed),
+ * measured once per host boot and then read from the runtime folder. */
+struct vlab_hostcaps;
+void vm_kvm_speed(struct vlab_hostcaps *caps);
 
 /* Stop request from SIGTERM/SIGINT, polled by the backends' loops. */
 extern volatile int vm_stop_requested;

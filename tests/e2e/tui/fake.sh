@@ -32,7 +32,7 @@ whole_lab() { # cols rows
 	expect "$c x $r: typing into the console" "you typed: hello"
 	keys Escape BTab BTab BTab
 	keys n r
-	expect "$c x $r: progress while measuring" "measuring startup run"
+	expect "$c x $r: progress while measuring" "recorded, last"
 	expect "$c x $r: the chart appears" "startup (ms"
 	expect "$c x $r: ratio to the host baseline" "3.4x"
 	keys n

@@ -35,10 +35,10 @@ static void test_defaults(void **state)
 	assert_int_equal(parse(&cfg, &err, NULL), 0);
 	assert_int_equal(cfg.mem_bytes, 256ull << 20);
 	assert_int_equal(cfg.cpus, 1);
-	assert_true(cfg.pae && cfg.nx && cfg.rng && !cfg.net);
+	assert_true(cfg.pae && cfg.nx && cfg.rng && !cfg.net.on);
 	assert_string_equal(cfg.initrd, "");
 	assert_string_equal(cfg.disk, "");
-	assert_string_equal(cfg.cmdline, "console=ttyS0 panic=-1");
+	assert_string_equal(cfg.cmdline, "console=ttyS0 panic=-1 vlab.hostname=cfg");
 	assert_int_equal(cfg.backend, VM_BACKEND_AUTO);
 }
 
@@ -53,7 +53,7 @@ static void test_lab_switches(void **state)
 	assert_int_equal(cfg.mem_bytes, 512ull << 20);
 	assert_int_equal(cfg.cpus, 2);
 	assert_false(cfg.nx);
-	assert_string_equal(cfg.cmdline, "console=ttyS0 panic=-1 quiet");
+	assert_string_equal(cfg.cmdline, "console=ttyS0 panic=-1 vlab.hostname=cfg quiet");
 	assert_int_equal(cfg.backend, VM_BACKEND_TCG);
 }
 

@@ -1,0 +1,21 @@
+/* engines/vm/irq.h: how a device model raises an interrupt.
+ *
+ * Devices see an interrupt controller only through this: set a line
+ * (a GSI: the legacy IRQ of a UART, a PCI INTx pin routed to the IOAPIC)
+ * high or low.  The machine implements it with KVM_IRQ_LINE on the
+ * in-kernel irqchip; unit tests record the calls instead. */
+#ifndef VLAB_ENGINES_VM_IRQ_H
+#define VLAB_ENGINES_VM_IRQ_H
+
+struct vm_irq {
+	void (*line)(void *ctx, unsigned gsi, int level);
+	void *ctx;
+};
+
+static inline void vm_irq_line(const struct vm_irq *irq, unsigned gsi, int level)
+{
+	if (irq && irq->line)
+		irq->line(irq->ctx, gsi, level);
+}
+
+#endif
