@@ -8,6 +8,7 @@
  * exec requests, and live usage figures for the counters page.  Whatever
  * happens, it leaves no cgroup and no layer behind; a runtime killed
  * outright leaves them to the next one's sweep. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -453,6 +454,14 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 			goto fail;
 		}
 		vlab_child_phase(child, "cgroup");
+	}
+	if (rt.cfg.net) {
+		char ip[INET_ADDRSTRLEN] = "";
+		if (ct_net_attach(&rt.cfg, rt.init_pid, err) < 0)
+			goto fail;
+		inet_ntop(AF_INET, &rt.cfg.labnet.ip, ip, sizeof(ip));
+		vlab_child_attr(child, "ip", "%s", ip);
+		vlab_child_phase(child, "net");
 	}
 	/* Compiled while the init builds its filesystem. */
 	if (rt.cfg.seccomp && ct_seccomp_build(&rt.cfg, &rt.sc, err) < 0)
