@@ -14,6 +14,8 @@
  *   clone ----------------------->   moves itself into its cgroups (v1)
  *   (user namespace: uid/gid maps,
  *   GO --------------------------->  then it goes on)
+ *   (net=on: a veth, eth0 inside,
+ *   GO --------------------------->  awaited before the program starts)
  *   waits                            mount namespace private, overlay,
  *                                    /proc /dev /sys, pivot_root,
  *                                    hostname, loopback, cgroup namespace,
@@ -262,6 +264,9 @@ static void child_main(struct ct_runtime *rt, int fd)
 			goto fail;
 		vlab_child_phase(child, "seccomp");
 	}
+	/* net=on: the runtime plugs eth0 in meanwhile; the program finds it. */
+	if (cfg->net && wait_go(fd, &err) < 0)
+		goto fail;
 	ct_init_run(cfg->argv, child->control_fd, child->console_fd, fd, lfd, child);
 fail:
 	ct_msg_error(fd, &err);

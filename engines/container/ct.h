@@ -18,6 +18,7 @@
 #include "core/err.h"
 #include "core/paths.h"
 #include "engines/engine.h"
+#include "engines/labnet/labnet.h"
 
 #define CT_MAX_SYSCALLS 64 /* lab rules per list (seccomp.deny, seccomp.allow) */
 #define CT_ARGV_MAX 64
@@ -36,7 +37,8 @@ struct ct_config {
 	int userns;      /* a user namespace (forced when not root) */
 	int rootless;    /* not root: user namespace, no cgroups */
 	int seccomp;     /* apply the seccomp profile */
-	int net;         /* attach to the lab network */
+	int net;         /* attach to the lab network (labnet.on) */
+	struct vlab_labnet_cfg labnet; /* its address there, from the spec */
 	uint64_t grace_ns; /* stop: SIGTERM, then SIGKILL after this long */
 	uint64_t cap_add, cap_drop; /* capability bit masks */
 	int deny[CT_MAX_SYSCALLS], ndeny;   /* lab rules: syscall numbers (native) */
@@ -221,6 +223,9 @@ int ct_procdev_setup(const char *root, int rootless, struct vlab_err *err);
 
 /* In the container's net namespace: loopback up. */
 int ct_net_loopback(struct vlab_err *err);
+/* In the runtime, with net=on: a veth pair from the lab network's bridge to
+ * eth0 in the namespace of the init (pid), with the instance's address. */
+int ct_net_attach(const struct ct_config *cfg, pid_t init_pid, struct vlab_err *err);
 
 /* ---- the container's init (init.c) ---- */
 

@@ -8,6 +8,7 @@
  * exec requests, and live usage figures for the counters page.  Whatever
  * happens, it leaves no cgroup and no layer behind; a runtime killed
  * outright leaves them to the next one's sweep. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -373,6 +374,11 @@ void ct_publish_start(const struct ct_runtime *rt)
 	vlab_child_attr(c, "seccomp", "%s",
 			!rt->cfg.seccomp ? "off" : rt->sc.notify ? "notify" : "errno");
 	vlab_child_attr(c, "caps", "0x%016llx", (unsigned long long)ct_caps_effective(&rt->cfg));
+	if (rt->cfg.net) {
+		char ip[INET_ADDRSTRLEN] = "";
+		inet_ntop(AF_INET, &rt->cfg.labnet.ip, ip, sizeof(ip));
+		vlab_child_attr(c, "ip", "%s", ip);
+	}
 	if (rt->exec_path[0])
 		vlab_child_attr(c, "exec.socket", "%s", rt->exec_path);
 	if (rt->have_cg)
@@ -503,6 +509,15 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 	/* v2 without CLONE_INTO_CGROUP (an old kernel): moved the slow way. */
 	if (rt.cg_clone_fd >= 0 && !rt.cg_in && rt.cg.ops->attach(&rt.cg, rt.init_pid, err) < 0)
 		goto fail_cg;
+	/* net=on: eth0 in the lab network while the init sets up; it waits
+	 * for it (GO) before the program starts. */
+	if (rt.cfg.net) {
+		if (ct_net_attach(&rt.cfg, rt.init_pid, err) < 0)
+			goto fail;
+		vlab_child_phase(child, "net");
+		if (ct_msg_send(rt.sync_fd, CT_MSG_GO, "", -1, err) < 0)
+			goto fail;
+	}
 
 	if (run_loop(&lp) < 0) {
 		vlab_err_set(err, errno, "runtime loop");
