@@ -4,8 +4,8 @@
  *                   their validation; answers checked against a question
  *   api_instance.c  vlab.vm / container / unikernel / host: instances as
  *                   userdata over engines/engine.h
- *   api_misc.c      vlab.print, chart, record, measurements, compare, skip,
- *                   available, engines, sleep
+ *   api_misc.c      vlab.print, chart, record, measurements, answer, replaying,
+ *                   compare, skip, available, engines, sleep
  *   api_measure.c   inst:footprint(), vlab.doctor(), vlab.bench{}: the host's
  *                   own measurements (metrics/, the doctor's KVM loop)
  *
@@ -59,6 +59,12 @@ void lesson_api_emit(lua_State *L, json_t *msg, const int *fds, size_t nfds);
 /* Replaces the measurements lab code sees (vlab.measurements(), expected())
  * with obj: {"name": {"value": 1.5, "unit": "ms"}, ...}. */
 void lesson_api_set_measurements(lua_State *L, json_t *obj);
+
+/* Replaces the student's answers lab code sees (vlab.answer(id)) with obj:
+ * {"id": "answer text", ...}; NULL or not an object: none. */
+void lesson_api_set_answers(lua_State *L, json_t *obj);
+/* Sets the answer to question id (as the student just gave it). */
+void lesson_api_set_answer(lua_State *L, const char *id, const char *answer);
 
 /* ---- declarations (api_lab.c) ---- */
 

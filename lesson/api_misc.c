@@ -1,6 +1,6 @@
 /* lesson/api_misc.c: the `vlab` table itself and its plain functions:
- * print, chart, record, measurements, compare, skip, available, engines,
- * sleep. */
+ * print, chart, record, measurements, answer, replaying, compare, skip,
+ * available, engines, sleep. */
 #include <errno.h>
 #include <lauxlib.h>
 #include <math.h>
@@ -61,6 +61,31 @@ void lesson_api_set_measurements(lua_State *L, json_t *obj)
 	}
 	lua_setfield(L, LUA_REGISTRYINDEX, "lesson.units");
 	lua_setfield(L, LUA_REGISTRYINDEX, "lesson.measurements");
+}
+
+void lesson_api_set_answers(lua_State *L, json_t *obj)
+{
+	lua_newtable(L);
+	const char *id;
+	json_t *v;
+	json_object_foreach(obj, id, v)
+	{
+		if (!json_is_string(v))
+			continue;
+		lua_pushstring(L, json_string_value(v));
+		lua_setfield(L, -2, id);
+	}
+	lua_setfield(L, LUA_REGISTRYINDEX, "lesson.answers");
+}
+
+void lesson_api_set_answer(lua_State *L, const char *id, const char *answer)
+{
+	if (!id)
+		return;
+	lua_getfield(L, LUA_REGISTRYINDEX, "lesson.answers");
+	lua_pushstring(L, answer);
+	lua_setfield(L, -2, id);
+	lua_pop(L, 1);
 }
 
 /* ---- output ---- */
@@ -250,6 +275,26 @@ static int l_measurements(lua_State *L)
 		lua_settable(L, -5);
 	}
 	lua_pop(L, 1);
+	return 1;
+}
+
+/* vlab.answer(id) -> the student's last answer to question id, as typed
+ * (a choice's number for a multiple-choice question), or nil: a lab
+ * compares the student's predictions with what was measured. */
+static int l_answer(lua_State *L)
+{
+	const char *id = luaL_checkstring(L, 1);
+	lua_getfield(L, LUA_REGISTRYINDEX, "lesson.answers");
+	lua_getfield(L, -1, id);
+	return 1;
+}
+
+/* vlab.replaying() -> true while a fresh lab runner re-runs the steps that
+ * ran before, to restore the lab's state (measurements are kept then): a
+ * long measuring step may skip its work when its figures exist. */
+static int l_replaying(lua_State *L)
+{
+	lua_pushboolean(L, lesson_api_of(L)->replaying);
 	return 1;
 }
 
@@ -518,7 +563,8 @@ void lesson_api_open_misc(lua_State *L, int vlab)
 		{"record", l_record},   {"measurements", l_measurements},
 		{"skip", l_skip},       {"available", l_available},
 		{"engines", l_engines}, {"sleep", l_sleep},
-		{"compare", l_compare}, {NULL, NULL},
+		{"compare", l_compare}, {"answer", l_answer},
+		{"replaying", l_replaying}, {NULL, NULL},
 	};
 	lua_pushvalue(L, vlab);
 	luaL_setfuncs(L, fns, 0);
@@ -536,6 +582,8 @@ void lesson_api_open(lua_State *L, struct lesson_api *api)
 	lua_setfield(L, LUA_REGISTRYINDEX, "lesson.measurements");
 	lua_newtable(L);
 	lua_setfield(L, LUA_REGISTRYINDEX, "lesson.units");
+	lua_newtable(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, "lesson.answers");
 	lua_newtable(L);
 	lua_setfield(L, LUA_REGISTRYINDEX, "lesson.state");
 	lua_newtable(L);

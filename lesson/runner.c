@@ -2,7 +2,8 @@
  * sandbox and executes the front end's actions one at a time.
  *
  * Messages (JSON objects over lesson/ipc.h), front end -> runner:
- *   {"op":"init", "measurements":{name:{value,unit}}}   the workbook's
+ *   {"op":"init", "measurements":{name:{value,unit}}, "answers":{id:text}}
+ *                                           the workbook's
  *   {"op":"run", "seq":N, "item":I, "check":bool, "replay":bool}
  *   {"op":"check", "seq":N, "item":I}
  *   {"op":"answer", "seq":N, "item":I, "answer":"..."}
@@ -303,6 +304,7 @@ static void do_answer(struct runner *r, int seq, int i, const char *answer)
 	int timeout = (int)json_integer_value(json_object_get(d, "timeout_ms"));
 	struct vlab_err err = {0};
 	char msg[VLAB_ERR_MSG] = "";
+	lesson_api_set_answer(L, json_string_value(json_object_get(d, "id")), answer);
 	lesson_lab_push_item(L, r->lab, i);
 	lesson_api_begin(L, i, 0);
 	arm(r, seq, i, timeout);
@@ -335,6 +337,7 @@ static int handle(struct runner *r, json_t *m)
 		return 1;
 	if (!strcmp(op, "init")) {
 		lesson_api_set_measurements(r->L, json_object_get(m, "measurements"));
+		lesson_api_set_answers(r->L, json_object_get(m, "answers"));
 		json_t *base = json_object_get(m, "instance_base");
 		if (json_is_integer(base) && json_integer_value(base) > r->api.next_instance)
 			r->api.next_instance = (int)json_integer_value(base);

@@ -214,8 +214,19 @@ static void send_init(struct lesson_session *s)
 	for (size_t i = 0; i < lesson_session_instance_count(s); i++)
 		if (lesson_session_instance_at(s, i)->id > base)
 			base = lesson_session_instance_at(s, i)->id;
-	json_t *msg = json_pack("{s:s, s:O, s:i}", "op", "init", "measurements",
-				m ? m : json_object(), "instance_base", base);
+	/* The student's answers so far: labs compare predictions with
+	 * measurements (vlab.answer). */
+	json_t *answers = json_object();
+	const char *id;
+	json_t *it;
+	json_object_foreach(json_object_get(s->wb, "items"), id, it)
+	{
+		json_t *a = json_object_get(it, "answer");
+		if (json_is_string(a))
+			json_object_set(answers, id, a);
+	}
+	json_t *msg = json_pack("{s:s, s:O, s:i, s:o}", "op", "init", "measurements",
+				m ? m : json_object(), "instance_base", base, "answers", answers);
 	lesson_ipc_send(s->sock, msg, NULL, 0, 2000, NULL);
 	json_decref(msg);
 }

@@ -367,6 +367,52 @@ static void test_fresh_state_per_run(void **state)
 	lesson_session_free(s);
 }
 
+/* vlab.answer() sees the student's answers, in the same runner and in the
+ * next one (from the workbook); vlab.replaying() tells a replayed run(). */
+static void test_answers_and_replaying(void **state)
+{
+	(void)state;
+	if (!have_vlab)
+		VTEST_SKIP("the vlab binary is not built (tests/run.sh sets VLAB_SELF)");
+	const char *lab = "return vlab.lab { id = 'ans', title = 'A', steps = {\n"
+			  "  vlab.question { id = 'p', prompt = 'guess', choices = {'x', 'y'},\n"
+			  "    answer = {1, 2}, points = 0 },\n"
+			  "  vlab.step { id = 'cmp', title = 'compare', check = function()\n"
+			  "    return vlab.answer('p') == '2', tostring(vlab.answer('p')) end },\n"
+			  "  vlab.step { id = 'a', title = 'a', run = function(lab)\n"
+			  "    lab.replayed = vlab.replaying() end },\n"
+			  "  vlab.step { id = 'b', title = 'b', check = function(lab)\n"
+			  "    return lab.replayed == true, tostring(lab.replayed) end },\n"
+			  "} }\n";
+	const char *path = write_lab("ans.lua", lab, strlen(lab));
+	char wb[300];
+	snprintf(wb, sizeof(wb), "%s/ans.json", dir);
+	struct lesson_session_opts o = {.lab = path, .workbook = wb};
+	struct lesson_session *s;
+	struct vlab_err err = {0};
+	assert_int_equal(lesson_session_open(&o, &s, &err), 0);
+	assert_int_equal(lesson_session_check(s, 1, &err), 0);
+	wait_idle(s);
+	assert_int_equal(lesson_session_state(s, 1)->status, LESSON_FAILED); /* not answered */
+	assert_string_equal(lesson_session_state(s, 1)->message, "nil");
+	assert_int_equal(lesson_session_answer(s, 0, "2", &err), 0);
+	assert_int_equal(lesson_session_check(s, 1, &err), 0);
+	assert_int_equal(lesson_session_run(s, 2, &err), 0);
+	assert_int_equal(lesson_session_check(s, 3, &err), 0);
+	wait_idle(s);
+	assert_int_equal(lesson_session_state(s, 1)->status, LESSON_PASSED);
+	assert_int_equal(lesson_session_state(s, 3)->status, LESSON_FAILED); /* ran, not replayed */
+	lesson_session_free(s);
+	/* A new runner: the answer comes from the workbook; 'a' is replayed. */
+	assert_int_equal(lesson_session_open(&o, &s, &err), 0);
+	assert_int_equal(lesson_session_check(s, 1, &err), 0);
+	assert_int_equal(lesson_session_check(s, 3, &err), 0);
+	wait_idle(s);
+	assert_int_equal(lesson_session_state(s, 1)->status, LESSON_PASSED);
+	assert_int_equal(lesson_session_state(s, 3)->status, LESSON_PASSED);
+	lesson_session_free(s);
+}
+
 static void test_corrupt_workbook(void **state)
 {
 	(void)state;
@@ -427,6 +473,7 @@ int main(void)
 		cmocka_unit_test(test_flow_and_resume),
 		cmocka_unit_test(test_cancel_and_watchdog),
 		cmocka_unit_test(test_fresh_state_per_run),
+		cmocka_unit_test(test_answers_and_replaying),
 		cmocka_unit_test(test_corrupt_workbook),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
