@@ -342,7 +342,7 @@ static void verb_cpuid(struct line *l)
 		add(l, q[i].name);
 		add(l, "_edx=");
 		add_num(l, d, 16);
-		if (q[i].leaf == 7) {
+		if (q[i].leaf != 0x80000001) {
 			add(l, q[i].name);
 			add(l, "_ebx=");
 			add_num(l, b, 16);
