@@ -458,7 +458,9 @@ int tui_main(const struct tui_opts *opts)
 		fprintf(stderr, "vlab: %s\n", err.msg[0] ? err.msg : "out of memory");
 		tui_sb_free(&app->log);
 		free(app);
-		return err.code == ENOTTY ? VLAB_EXIT_USAGE : VLAB_EXIT_INTERNAL;
+		return err.code == ENOTTY    ? VLAB_EXIT_USAGE
+		       : err.code == ENOTSUP ? VLAB_EXIT_UNSUPPORTED
+					     : VLAB_EXIT_INTERNAL;
 	}
 	const char *trace = getenv("VLAB_TUI_TRACE");
 	if (trace && *trace)

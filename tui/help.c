@@ -23,7 +23,7 @@ static const char *const help_lines[] = {
 	"#Elsewhere",
 	"F1 or ?         this help (any key closes it)",
 	"Ctrl-L          redraw the screen",
-	"q               back to the labs / quit (asks first when",
+	"q               quit (asks first when",
 	"                instances are running; they are stopped)",
 	"",
 	"Your answers and progress are saved as you go.",

@@ -184,11 +184,25 @@ int tui_term_start(struct tui_term *t, struct vlab_err *err)
 	screen = newterm(NULL, stdout, stdin);
 	if (!screen) {
 		tui_term_stop(t);
-		return vlab_err_set(err, 0, "cannot start curses on this terminal (TERM=%s)",
-				    getenv("TERM") ? getenv("TERM") : "");
+		vlab_err_set(err, 0, "cannot start curses on this terminal (TERM=%s)",
+			     getenv("TERM") ? getenv("TERM") : "");
+		err->code = ENOTSUP;
+		return -1;
 	}
 	t->started = 1;
 	active = t;
+	/* A screen UI needs cursor addressing (TERM=dumb has none). */
+	char *cup = tigetstr((char *)"cup");
+	if (!cup || cup == (char *)-1) {
+		const char *term = getenv("TERM");
+		tui_term_stop(t);
+		vlab_err_set(err, 0,
+				    "this terminal (TERM=%s) cannot move the cursor; use a terminal "
+				    "such as xterm, or `vlab run LAB --headless`",
+				    term ? term : "");
+		err->code = ENOTSUP; /* a terminal vlab cannot drive */
+		return -1;
+	}
 	reset_len = 0;
 	add_reset("rmcup");
 	add_reset("cnorm");

@@ -51,7 +51,8 @@ struct tui_term {
  * terminal has none, the glyph set (ASCII when the locale is not UTF-8 or
  * VLAB_ASCII is set).  Installs handlers so that SIGTERM/SIGINT/SIGHUP make
  * sigfd readable (the poll loop then leaves cleanly) and a crash restores
- * the terminal before dying.  Fails when stdin/stdout is not a terminal. */
+ * the terminal before dying.  Fails with ENOTTY when stdin/stdout is not a
+ * terminal, ENOTSUP when curses cannot drive it (TERM=dumb). */
 int tui_term_start(struct tui_term *t, struct vlab_err *err);
 
 /* Restores the terminal (idempotent; also registered with atexit). */

@@ -172,4 +172,40 @@ sleep 0.5
 left=""
 for k in $kids; do kill -0 "$k" 2>/dev/null && left="$left $k($(tr '\0' ' ' </proc/$k/cmdline 2>/dev/null | cut -c1-60))"; done
 [ -z "$left" ] && ok "SIGTERM: no instance left running" || bad "SIGTERM: still running:$left"
+# A real VM: its boot on the console tab, keys fast while it boots, a login
+# typed into its serial console.  Only where the VM engine can run.
+if "$VLAB" doctor --json 2>/dev/null | jq -e '.engines.vm.available | . == true or . == "yes" or . == "degraded"' >/dev/null &&
+	[ -f build/images/vmlinuz ] && [ -f build/images/initramfs.cpio.gz ]; then
+	rm -rf "$TUI_DIR/state"
+	tui_start 80 24 $(envs) -- "$VLAB" run "$PWD/tests/e2e/tui/vm/vm.lua"
+	expect "vm: the lab opens" "Step 1/1" 15
+	keys r
+	expect "vm: the VM is starting" "vm1 starting" 30
+	latency 20
+	echo "latency: keystroke to redraw while a VM boots (80x24, load $(cut -d' ' -f1 /proc/loadavg)): min $LAT_MIN_MS ms, median $LAT_MEDIAN_MS ms, p90 $LAT_P90_MS ms, max $LAT_MAX_MS ms"
+	awk "BEGIN { exit !($LAT_MEDIAN_MS < 50) }" && ok "vm: median latency under 50 ms while it boots" ||
+		bad "vm: median latency $LAT_MEDIAN_MS ms while it boots"
+	expect "vm: the login prompt on its console" "login:" 240
+	keys Tab Tab Tab i
+	type_text "root"
+	keys Enter
+	sleep 2
+	type_text "uname -s; echo typed-\$((6*7))"
+	keys Enter
+	expect "vm: typing into the serial console" "typed-42" 60
+	keys Escape q y
+	wait_exit 30
+	check_restored "vm"
+else
+	echo "skip: the VM part: the vm engine or its images are not available here (vlab doctor)"
+fi
+
+# Terminals vlab cannot drive: said plainly, with the way out.
+out=$("$VLAB" </dev/null 2>&1); rc=$?
+[ $rc = 2 ] && grep -q -- "--headless" <<<"$out" && ok "no terminal: status 2, points to --headless" ||
+	bad "no terminal: status $rc: $out"
+tui_start 80 24 $(envs TERM=dumb) -- "$VLAB"
+wait_exit 10
+[ "$TUI_RC" = 4 ] && screen | grep -q "cannot move the cursor" && ok "TERM=dumb: status 4, says why" ||
+	bad "TERM=dumb: status $TUI_RC"
 tui_done
