@@ -259,7 +259,13 @@ end)
 steps[#steps + 1] = reading(METRICS[6], "6. Disk I/O", [[
 Sequential writes with a final fsync, then reading back: the VM through its
 virtio disk, the container through its overlay layer on the host's file
-system, the unikernel through its block hypercalls, the host directly.]],
+system, the unikernel through its block hypercalls, the host directly.
+
+Look at *where* each one writes before you believe a figure: the VM's and
+the unikernel's disks are image files and the container's layer a folder,
+all in vlab's runtime folder, which is often in memory (tmpfs). A figure
+far above what a real disk does measures the path from the application to
+memory, and that path is exactly what differs between the technologies.]],
 function(lab)
   chart(lab, "disk.write", "Disk: write + fsync", "MB/s")
   chart(lab, "disk.read", "Disk: read back", "MB/s")

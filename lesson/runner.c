@@ -362,9 +362,12 @@ static void do_answer_key(struct runner *r, int seq, int i)
 	const char *a = answer_key(L, item, key, sizeof(key), &why, &err);
 	int correct = 0, has_exp = 0, rc = 0;
 	double expected = 0;
-	if (a)
+	if (a) {
+		/* Later steps see it as the student's answer (vlab.answer). */
+		lesson_api_set_answer(L, json_string_value(json_object_get(d, "id")), a);
 		rc = lesson_question_score(L, a, &correct, &expected, &has_exp, msg, sizeof(msg),
 					   &err);
+	}
 	disarm(r);
 	lua_settop(L, r->lab);
 	if (!a && !why) {

@@ -1,8 +1,9 @@
--- labs/02-container-isolation.lua: what fences a container in.
+-- labs/04-container-isolation.lua: what fences a container in.
 --
 -- Namespaces (what a process can see: its own PID 1, host name, network),
--- a cgroup limit hit on purpose (memory, then processes), and a seccomp
--- rule the student adds and sees deny a system call.  Every check looks at
+-- a cgroup limit hit on purpose (memory, then processes), a seccomp rule
+-- the student chooses and sees deny a system call, and what sharing the
+-- host's kernel means for tenants.  Every check looks at
 -- the real container; on a host without the container engine each step is
 -- skipped with the doctor's reason.
 
@@ -45,8 +46,21 @@ local function counter(inst, name)
   return 0
 end
 
+-- The rules a student can add: the calls denied (with their *at
+-- variants, which busybox may use) and a command that needs them.
+local RULES = {
+  { name = "mkdir", calls = { "mkdir", "mkdirat" }, cmd = "mkdir /tmp/made.$$ && echo made" },
+  { name = "unlink", calls = { "unlink", "unlinkat" },
+    cmd = "touch /tmp/gone.$$ && rm /tmp/gone.$$ && echo removed" },
+  { name = "rename", calls = { "rename", "renameat", "renameat2" },
+    cmd = "touch /tmp/a.$$ && mv /tmp/a.$$ /tmp/b.$$ && echo moved" },
+  { name = "symlink", calls = { "symlink", "symlinkat" }, cmd = "ln -s /tmp /tmp/link.$$ && echo linked" },
+  { name = "chmod", calls = { "chmod", "fchmodat" },
+    cmd = "touch /tmp/c.$$ && chmod 600 /tmp/c.$$ && echo changed" },
+}
+
 return vlab.lab {
-  id = "02-container-isolation",
+  id = "04-container-isolation",
   title = "Container isolation: namespaces, cgroups, seccomp",
   version = "1",
   engines = { "container", "host" },
@@ -190,30 +204,59 @@ The pids cgroup allows 32 processes. Start 40 sleepers and watch fork fail.]],
       points = 2,
     },
 
+    vlab.question {
+      id = "your-rule",
+      prompt = [[
+Write your own seccomp rule. Which system call should the *strict*
+container be denied? (The next step builds the container with your rule
+and tries the call in both containers.)]],
+      choices = {
+        "mkdir: make a directory",
+        "unlink: remove a file",
+        "rename: move a file",
+        "symlink: make a symbolic link",
+        "chmod: change a file's permissions",
+      },
+      answer = { 1, 2, 3, 4, 5 },
+      explain = "Any of them: it is your rule.",
+      points = 0,
+    },
+
     vlab.step {
       id = "seccomp",
-      title = "A seccomp rule, added and seen to deny",
+      title = "Your seccomp rule, seen to deny",
       text = [[
-A second container, *strict*, gets one more seccomp rule than the default
-profile: deny `mkdir`. Make a directory in each container.]],
+A second container, *strict*, gets the default profile plus your rule.
+The same command runs in *box* and in *strict*; the runtime counts every
+call its filter denies.]],
       run = function(lab)
         need_container()
-        lab.strict = lab.strict or assert(vlab.container {
-          name = "strict", ["seccomp.deny"] = { "mkdir", "mkdirat" } })
-        if lab.strict:state() ~= "running" then assert(lab.strict:start()) end
-        local _, ok = sh(box(lab), "mkdir -p /tmp/allowed && echo made")
-        local _, no = sh(lab.strict, "mkdir /tmp/denied && echo made")
+        local choice = tonumber(vlab.answer("your-rule") or "") or 1
+        local rule = RULES[choice] or RULES[1]
+        lab.rule = rule
+        lab.strict = lab.strict or {}
+        local strict = lab.strict[rule.name]
+        if not strict then
+          strict = assert(vlab.container { name = "strict-" .. rule.name, ["seccomp.deny"] = rule.calls })
+          lab.strict[rule.name] = strict
+        end
+        if strict:state() ~= "running" then assert(strict:start()) end
+        local _, ok = sh(box(lab), rule.cmd)
+        local _, no = sh(strict, rule.cmd)
         lab.mk_ok, lab.mk_no = ok, no
-        vlab.print("box:    " .. (ok.stdout .. ok.stderr):gsub("%s+$", ""))
-        vlab.print("strict: " .. (no.stdout .. no.stderr):gsub("%s+$", ""))
+        vlab.print(("Your rule: deny %s. The command: %s"):format(table.concat(rule.calls, ", "), rule.cmd))
+        vlab.print("box:    exit " .. ok.exit_code .. " " .. (ok.stdout .. ok.stderr):gsub("%s+$", ""))
+        vlab.print("strict: exit " .. no.exit_code .. " " .. (no.stdout .. no.stderr):gsub("%s+$", ""))
+        vlab.print(("The runtime counted %d denied call(s) in strict."):format(
+          counter(strict, "seccomp.denied")))
       end,
       check = function(lab)
         if not lab.mk_no then return false, "run this step first" end
         local denied = lab.mk_no.exit_code ~= 0 and
           lab.mk_no.stderr:find("Operation not permitted", 1, true) ~= nil
         return denied and lab.mk_ok.exit_code == 0,
-          denied and "mkdir was denied in strict (EPERM) and allowed in box"
-          or "mkdir was not denied"
+          denied and ("%s was denied in strict (EPERM) and allowed in box"):format(lab.rule.name)
+          or (lab.rule.name .. " was not denied")
       end,
       points = 2,
       hints = { "The filter answers EPERM instead of running the system call." },
@@ -243,10 +286,27 @@ profile: deny `mkdir`. Make a directory in each container.]],
     },
     vlab.question {
       id = "q-errno",
-      prompt = "Which error did the denied mkdir get? (its errno name)",
+      prompt = "Which error did your denied call get? (its errno name)",
       accept = { "eperm", "operation not permitted" },
       points = 1,
-      hints = { "It is the error printed after 'can't create directory'." },
+      hints = { "It is the error strict printed: 'Operation not permitted' is its text." },
+    },
+    vlab.question {
+      id = "q-tenants",
+      prompt = [[
+The slides warn of multi-tenant security issues with containers. A flaw is
+found in the host's kernel: which tenants are exposed?]],
+      choices = {
+        "only the host's own processes",
+        "every container on the host: they all run on that one kernel",
+        "none: namespaces and cgroups protect them",
+        "only containers without a seccomp filter",
+      },
+      answer = 2,
+      explain = "Seccomp narrows the calls a container can make, but the kernel behind them is "
+        .. "the host's. A VM's tenant reaches the host only through the hypervisor's much "
+        .. "smaller interface.",
+      points = 1,
     },
   },
 }
