@@ -58,6 +58,18 @@ that you would have to ship. At the end you compare them side by side and
 answer a few questions from what *you* measured.]],
 
   steps = {
+    vlab.question {
+      id = "predict-startup",
+      prompt = [[
+Before you start anything, predict: of the container, the unikernel and the
+virtual machine, which will be ready first after it is created?]],
+      choices = { "the container", "the unikernel", "the virtual machine" },
+      answer = { 1, 2, 3 },
+      explain = "Any answer is fine: it is your prediction. The step 'Side by side' "
+        .. "compares it with what you measure.",
+      points = 0,
+    },
+
     vlab.step {
       id = "host",
       title = "The host baseline",
@@ -168,6 +180,19 @@ the agent's READY, and the size of the image you would ship.]],
         end
         if #all < 2 then vlab.skip("fewer than two engines ran on this host") end
         vlab.compare { instances = all, metric = "startup", title = "Startup (create to READY)" }
+        -- The prediction against the measurement (the host is the baseline, not a choice).
+        local names = { "container", "unikernel", "vm" }
+        local first
+        for _, e in ipairs(names) do
+          local m = vlab.measurements()["startup." .. e]
+          if m and (not first or m < vlab.measurements()["startup." .. first]) then first = e end
+        end
+        local said = names[tonumber(vlab.answer("predict-startup") or "") or 0]
+        if first then
+          vlab.print(("Ready first: the %s. You predicted: %s."):format(first,
+            said and ("the " .. said .. (said == first and " (right)" or " (not this time)"))
+              or "nothing"))
+        end
         local shipped = {}
         for _, i in ipairs(all) do
           if i:stats().image_bytes then shipped[#shipped + 1] = i end

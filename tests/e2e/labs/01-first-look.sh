@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib.bash"
 lab_requires jq
 lab_test 01-first-look \
-	'{"q-kernel": "2", "q-smallest": "3", "q-vm-kernel": "Linux"}' \
+	'{"predict-startup": "2", "q-kernel": "2", "q-smallest": "3", "q-vm-kernel": "Linux"}' \
 	'{"q-startup": .["startup.container"],
 	  "q-ratio": (.["image.vm"] / .["image.unikernel"])}'
 lab_done
