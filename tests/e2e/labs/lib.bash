@@ -43,7 +43,7 @@ lab_test() {
 	# 2. A student's run: every step, the questions that need no measurement.
 	echo "$static" >"$T/static.json"
 	t0=$SECONDS
-	if "$VLAB" run "$file" --headless --quiet --workbook "$wb" --answers "$T/static.json" >"$T/run.out" 2>&1; then
+	if "$VLAB" run "$file" --headless --workbook "$wb" --answers "$T/static.json" >"$T/run.out" 2>&1; then
 		ok "headless run of $lab ($((SECONDS - t0)) s)"
 	else
 		bad "headless run of $lab"; tail -40 "$T/run.out"; return
@@ -52,6 +52,7 @@ lab_test() {
 	if ! jq "(.measurements | map_values(.value)) | $numeric" "$wb" >"$T/numeric.json" 2>"$T/jq.err" ||
 		! jq -e 'type == "object" and all(.[]; type == "number")' "$T/numeric.json" >/dev/null; then
 		bad "$lab: numeric answers could not be computed: $(cat "$T/jq.err") $(cat "$T/numeric.json")"
+		echo "--- what the run said:"; grep -vE '^  - recorded ' "$T/run.out" | tail -60
 		return
 	fi
 	local q
@@ -68,6 +69,7 @@ lab_test() {
 	else
 		bad "$lab: complete workbook: $(jq -c '{score, max_score, counts}' "$T/grade.json")"
 		jq -c '.items[] | select(.score != .max_score) | {id, status, message, answer}' "$T/grade.json"
+		echo "--- what the run said:"; grep -vE '^  - recorded ' "$T/run.out" | tail -60
 	fi
 	local s
 	s=$(jq .score "$T/grade.json")
