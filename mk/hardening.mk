@@ -88,3 +88,23 @@ check-fuzz: fuzz-build
 
 fuzz-merge: fuzz-build
 	$(FUZZ_RUN) merge
+
+# ---- the escape tests' rootfs (tests/security/test_escapes.c) ----
+# The container tests' rootfs (mk/container.mk) plus sec-probe, a copy of
+# it that is setuid root, and a user to drop to.
+SEC_PROBE  := $(O)/tests/sec-probe
+SEC_ROOTFS := $(O)/tests/sec-rootfs
+
+$(SEC_PROBE): tests/security/guest/sec-probe.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -static -Wall -Wextra $(WERROR) -o $@ $<
+
+$(SEC_ROOTFS)/.stamp: $(SEC_PROBE) $(O)/tests/ct-rootfs/.stamp mk/hardening.mk
+	rm -rf $(SEC_ROOTFS)
+	cp -a $(O)/tests/ct-rootfs $(SEC_ROOTFS)
+	install -m 0755 $(SEC_PROBE) $(SEC_ROOTFS)/bin/sec-probe
+	install -m 4755 -o root $(SEC_PROBE) $(SEC_ROOTFS)/bin/sec-probe-suid
+	echo 'nobody:x:65534:65534:nobody:/:/bin/sh' >> $(SEC_ROOTFS)/etc/passwd
+	touch $@
+
+TEST_DEPS += $(SEC_ROOTFS)/.stamp
