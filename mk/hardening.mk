@@ -108,3 +108,22 @@ $(SEC_ROOTFS)/.stamp: $(SEC_PROBE) $(O)/tests/ct-rootfs/.stamp mk/hardening.mk
 	touch $@
 
 TEST_DEPS += $(SEC_ROOTFS)/.stamp
+
+# ---- soak ----
+#   make soak         500 containers, 500 unikernels and 20 emulated VMs
+#                     started and stopped in a row; prints the figures
+#   make check-soak   the same with 50, 50 and 2 (part of make check)
+SOAK_BIN := $(O)/tests/soak/test_soak
+SOAK_CONTAINERS ?= 500
+SOAK_UNIKERNELS ?= 500
+SOAK_VMS ?= 20
+CHECK_MORE += check-soak
+.PHONY: soak check-soak
+
+soak: all images $(SOAK_BIN) $(TEST_DEPS)
+	VLAB_SELF=$(CURDIR)/vlab VLAB_SOAK_CONTAINERS=$(SOAK_CONTAINERS) \
+		VLAB_SOAK_UNIKERNELS=$(SOAK_UNIKERNELS) VLAB_SOAK_VMS=$(SOAK_VMS) $(SOAK_BIN)
+
+check-soak: all images $(SOAK_BIN) $(TEST_DEPS)
+	VLAB_SELF=$(CURDIR)/vlab VLAB_SOAK_CONTAINERS=50 VLAB_SOAK_UNIKERNELS=50 VLAB_SOAK_VMS=2 \
+		$(SOAK_BIN)
