@@ -90,8 +90,11 @@ struct ioctl_req {
 static const struct ioctl_req uk_ioctls[] = {
     REQ(KVM_RUN), REQ(KVM_GET_REGS), REQ(KVM_GET_SREGS), REQ(KVM_GET_MSRS), {NULL, 0},
 };
+/* Run loop, interrupts (lines and MSIs), and what explaining a guest's
+ * fault reads (registers, an address translated). */
 static const struct ioctl_req vmm_ioctls[] = {
-    REQ(KVM_RUN), REQ(KVM_GET_REGS), REQ(KVM_IRQ_LINE), {NULL, 0},
+    REQ(KVM_RUN),	  REQ(KVM_IRQ_LINE),  REQ(KVM_SIGNAL_MSI), REQ(KVM_GET_REGS),
+    REQ(KVM_GET_SREGS), REQ(KVM_TRANSLATE), {NULL, 0},
 };
 
 struct profile {

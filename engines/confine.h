@@ -12,7 +12,12 @@
  *
  * Builds with AddressSanitizer (make check-asan) allow what the sanitizer
  * runtime itself needs (reading /proc/self/maps, LeakSanitizer's tracer
- * thread); the lists below say which those are. */
+ * thread); the lists below say which those are.
+ *
+ * Engine owners: a new system call or KVM ioctl in the run loop (after the
+ * vlab_confine() call) must be added to its profile in engines/confine.c;
+ * the engine's own tests then show it (the instance stops with SIGSYS and
+ * says which call). */
 #ifndef VLAB_ENGINES_CONFINE_H
 #define VLAB_ENGINES_CONFINE_H
 
