@@ -25,13 +25,19 @@ local METRICS = {
 local CHOICES = { "the virtual machine", "the container", "the unikernel" }
 
 -- Workload sizes: small enough for an emulated VM, large enough to measure.
-local SIZES = { cpu = 500000, mem = "4M", reps = 3, disk = "8M", net = 200 }
+local MiB = 1024 * 1024
+local SIZES = { cpu_sieve = 500000, mem_bytes = 4 * MiB, mem_reps = 3, disk_bytes = 8 * MiB,
+                net_count = 200 }
+
+-- The figures the reading steps show, kept in the workbook as perf.<engine>.<key>.
+local KEYS = { "startup", "image", "footprint", "cpu.int", "cpu.fp", "mem.triad", "disk.write",
+               "disk.read", "net.rtt", "net.tps" }
 
 -- A figure of engine: from this run's bench result (with its spread), or
 -- the median kept in the workbook.
 local function figure(lab, engine, key)
-  local e = lab.perf and lab.perf.engines[engine]
-  if e and e.figures[key] then return e.figures[key] end
+  local e = lab.perf and lab.perf[engine]
+  if e and e.rows[key] then return e.rows[key] end
   local v = vlab.measurements()["perf." .. engine .. "." .. key]
   return v and { value = v, min = v, max = v, runs = 1 } or nil
 end
@@ -54,7 +60,7 @@ local function chart(lab, key, title, unit)
   local bars = {}
   for _, e in ipairs(ENGINES) do
     local f = figure(lab, e, key)
-    local emulated = lab.perf and lab.perf.engines[e] and lab.perf.engines[e].emulated
+    local emulated = lab.perf and lab.perf[e] and lab.perf[e].emulated
       or vlab.measurements()["perf." .. e .. ".emulated"] == 1
     bars[#bars + 1] = f and { label = e, value = f.value, min = f.min, max = f.max, runs = f.runs,
                               note = emulated and "emulated" or "" }
@@ -157,20 +163,28 @@ progress in the log.]],
     if vlab.replaying() and m["perf.host.startup"] then
       return -- restoring the lab's state: the figures are in the workbook
     end
-    lab.perf = vlab.bench {
-      engines = ENGINES, metrics = "all", runs = 3, warmup = 0, sizes = SIZES,
-      record = "perf", charts = false,
+    local perf, err = vlab.bench {
+      engines = ENGINES, runs = 3, warmup = 0, sizes = SIZES, charts = false,
     }
+    if not perf then error("measuring failed: " .. err) end
+    lab.perf = perf
     for _, e in ipairs(ENGINES) do
-      local col = lab.perf.engines[e]
+      local col = perf[e]
       if not col.available then
         vlab.print(("%s: cannot run here: %s"):format(e, col.reason))
       else
         vlab.record("perf." .. e .. ".emulated", col.emulated and 1 or 0, "")
-        if col.error then vlab.print(("%s: %s"):format(col.title, col.error)) end
+        for _, key in ipairs(KEYS) do
+          local f = col.rows[key]
+          if f then vlab.record("perf." .. e .. "." .. key, f.value, f.unit) end
+        end
+        if col.error ~= "" then
+          vlab.print(("%s%s: %s"):format(e, col.emulated and " (emulated)" or "", col.error))
+        end
       end
     end
-    vlab.print(("Measured on %s, %d runs per figure."):format(lab.perf.machine, lab.perf.runs))
+    vlab.print(("Measured: %d runs per figure%s."):format(3,
+      perf.cancelled and ", stopped early at the step's time limit" or ""))
   end,
   check = function(lab)
     -- Every figure the reading steps need, on every engine this host runs
@@ -191,9 +205,9 @@ progress in the log.]],
       end
     end
     if #missing > 0 then
-      local col = lab.perf and lab.perf.engines[missing[1]:match("^%S+")]
+      local col = lab.perf and lab.perf[missing[1]:match("^%S+")]
       return false, ("not measured: %s%s (press r to measure again)"):format(
-        table.concat(missing, ", "), col and col.error and (": " .. col.error) or "")
+        table.concat(missing, ", "), col and col.error ~= "" and (": " .. col.error) or "")
     end
     return n >= 2, ("all seven metrics on the %d engines this host runs"):format(n)
   end,

@@ -6,8 +6,9 @@
  *                   userdata over engines/engine.h
  *   api_misc.c      vlab.print, chart, record, measurements, answer, replaying,
  *                   compare, skip, available, engines, sleep
- *   api_measure.c   inst:footprint(), vlab.doctor(), vlab.bench{}: the host's
- *                   own measurements (metrics/, the doctor's KVM loop)
+ *   api_measure.c   inst:footprint(), vlab.doctor(): what the host itself
+ *                   measures (metrics/ readers, the doctor's KVM loop)
+ *   api_bench.c     vlab.bench: the metrics layer's side-by-side runs
  *
  * The binding holds no engine logic: options go to the engine as spec
  * key/values, which the engine validates; agent requests go through
@@ -100,7 +101,9 @@ struct vlab_instance *lesson_api_instance(lua_State *L, int idx);
 /* ---- the rest (api_misc.c) ---- */
 void lesson_api_open_misc(lua_State *L, int vlab);
 void lesson_api_open_lab(lua_State *L, int vlab);
-/* (api_measure.c) After lesson_api_open_instances(). */
+/* inst:footprint(), vlab.doctor() (api_measure.c); after lesson_api_open_instances(). */
 void lesson_api_open_measure(lua_State *L, int vlab);
+/* vlab.bench (api_bench.c). */
+void lesson_api_open_bench(lua_State *L, int vlab);
 
 #endif

@@ -218,16 +218,17 @@ static void program_main(struct ct_runtime *rt, int fd)
 			goto fail;
 		}
 	}
-	if (ct_rootfs_setup(cfg, &rt->layer, &err) < 0)
+	if (ct_rootfs_mount(cfg, &rt->layer, cfg->rootless ? NULL : &rt->cg, &err) < 0 ||
+	    ct_rootfs_pivot(&rt->layer, &err) < 0)
 		goto fail;
+	if (ct_rootfs_detach_old(&err) < 0)
+		goto fail;
+	vlab_child_phase(child, "mounts");
 	if (sethostname(cfg->hostname, strlen(cfg->hostname)) < 0) {
 		vlab_err_set(&err, errno, "set the host name");
 		goto fail;
 	}
 	if (ct_net_loopback(&err) < 0)
-		goto fail;
-	vlab_child_phase(child, "mounts");
-	if (!cfg->rootless && ct_cgroup_mount_inside(&rt->cg, &err) < 0)
 		goto fail;
 	if (ct_caps_apply(ct_caps_effective(cfg), &err) < 0)
 		goto fail;
@@ -246,6 +247,7 @@ static void program_main(struct ct_runtime *rt, int fd)
 			close(lfd);
 		vlab_child_phase(child, "seccomp");
 	}
+
 	/* net=on: the runtime plugs eth0 in meanwhile; the program finds it. */
 	if (cfg->net) {
 		if (wait_go(fd, &err) < 0)

@@ -56,7 +56,7 @@ keys n
 expect "step 6: side by side" "Step 6/11" 10
 keys r
 expect "step 6: done" "done" 120
-expect "three charts side by side" "Metrics (3)" 10
+expect "the charts side by side, the last one on top" "Integer work (sieve)" 10
 expect "the VM's bar says emulated" "vm (emulated)" 5
 keys Tab Tab Tab 0
 expect "the prediction compared, in the lab's log" "You predicted: the unikernel" 5

@@ -1,8 +1,7 @@
 /* tests/integration/lesson/test_measure.c: the labs' own measuring calls on
  * the real engines: inst:footprint() (PSS of the instance's process tree,
- * the cgroup's usage for a container), vlab.doctor() (the KVM loop at CPL 0
- * and 3) and vlab.bench{} (metrics_run as `vlab bench`: figures, ratios,
- * charts, records, misuse, and stopping at the action's time limit). */
+ * the cgroup's usage for a container) and vlab.doctor() (the KVM loop at
+ * CPL 0 and 3). */
 #include "tests/vtest.h"
 
 #include <lauxlib.h>
@@ -84,15 +83,6 @@ static void expect_error(struct box *b, const char *src, const char *needle)
 		fail_msg("%s: error '%s' lacks '%s'", src, err.msg, needle);
 }
 
-static size_t count_sent(const char *t)
-{
-	size_t n = 0, i;
-	json_t *m;
-	json_array_foreach(sent, i, m)
-		n += !strcmp(json_string_value(json_object_get(m, "t")), t);
-	return n;
-}
-
 static int agent_built(void)
 {
 	char agent[VLAB_PATH_MAX];
@@ -156,67 +146,6 @@ static void test_footprint(void **state)
 	close_box(&b);
 }
 
-static void test_bench(void **state)
-{
-	(void)state;
-	if (!agent_built())
-		VTEST_SKIP("the probe agent is not built (make images)");
-	struct box b;
-	open_box(&b);
-	expect(&b,
-	       "local r = vlab.bench { engines = {'host'}, metrics = {'startup', 'image', "
-	       "'footprint', 'cpu'}, runs = 2, warmup = 0, sizes = {cpu = 20000}, record = 't' }\n"
-	       "local h = r.engines.host\n"
-	       "local s, c = h.figures.startup, h.figures['cpu.int']\n"
-	       "local m = vlab.measurements()\n"
-	       "return ('%s %d %s %d %s %s %s %s'):format(r.order[1], r.runs, h.available, s.runs,"
-	       " s.value > 0 and s.min <= s.value and s.value <= s.max, c.ratio, c.unit,"
-	       " m['t.host.startup'] == s.value)",
-	       "host 2 true 2 true 1.0 Mops/s true");
-	/* One chart per main figure measured: startup, image, footprint, cpu.int, cpu.fp. */
-	assert_int_equal(count_sent("chart"), 5);
-	assert_true(count_sent("print") >= 2); /* what is being measured */
-	json_array_clear(sent);
-	expect(&b,
-	       "local r = vlab.bench { engines = {'host'}, metrics = 'startup', runs = 2, "
-	       "warmup = 0, charts = false, quiet = true }\n"
-	       "return tostring(r.engines.host.figures['cpu.int'] == nil)",
-	       "true");
-	assert_int_equal(count_sent("chart"), 0);
-	assert_int_equal(count_sent("print"), 0);
-
-	expect_error(&b, "return vlab.bench { engines = {'host'}, runs = 1 }", "'runs'");
-	expect_error(&b, "return vlab.bench { engines = {'mainframe'} }", "'mainframe'");
-	expect_error(&b, "return vlab.bench { engines = {'host', 'host'} }", "named twice");
-	expect_error(&b, "return vlab.bench { metrics = {'speed'} }", "speed");
-	expect_error(&b, "return vlab.bench { sizes = {mem = 'lots'} }", "'mem'");
-	expect_error(&b, "return vlab.bench { options = {host = {colour = 'red'}} }", "colour");
-	close_box(&b);
-}
-
-/* Near the action's time limit it stops, keeping what it measured. */
-static void test_bench_deadline(void **state)
-{
-	(void)state;
-	if (!agent_built())
-		VTEST_SKIP("the probe agent is not built (make images)");
-	struct box b;
-	struct vlab_err err = {0};
-	open_box(&b);
-	uint64_t t0 = vlab_now_ns();
-	const char *got = eval(&b,
-			       "local r = vlab.bench { engines = {'host'}, metrics = {'startup', "
-			       "'cpu'}, runs = 100, warmup = 0, sizes = {cpu = 2000000} }\n"
-			       "return tostring(r.engines.host.error ~= nil)",
-			       3, &err);
-	double took = (double)(vlab_now_ns() - t0) / 1e9;
-	if (!got)
-		fail_msg("error: %s", err.msg);
-	assert_string_equal(got, "true");
-	assert_true(took < 3.0);
-	close_box(&b);
-}
-
 int main(void)
 {
 	if (!getenv("VLAB_SELF"))
@@ -224,8 +153,6 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_doctor),
 		cmocka_unit_test(test_footprint),
-		cmocka_unit_test(test_bench),
-		cmocka_unit_test(test_bench_deadline),
 	};
 	int r = cmocka_run_group_tests(tests, NULL, NULL);
 	json_decref(sent);
