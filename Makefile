@@ -94,7 +94,7 @@ check:
 	$(MAKE) deps
 	$(MAKE) all tests images
 	tests/run.sh $(TEST_TIERS)
-	$(if $(strip $(CHECK_MORE)),$(MAKE) $(CHECK_MORE))
+	$(foreach t,$(CHECK_MORE),$(MAKE) $(t) && ) true
 
 $(TEST_TIERS:%=check-%): check-%: all tests
 	tests/run.sh $*

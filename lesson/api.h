@@ -60,8 +60,14 @@ void lesson_api_set_measurements(lua_State *L, json_t *obj);
 
 /* ---- declarations (api_lab.c) ---- */
 
-/* Checks the value on top of the stack is a lab made by vlab.lab{} and
- * describes it as JSON (ids, titles, texts, points, hints, kinds, choices,
+/* Metatables of the tables vlab.lab{} and vlab.step{} / vlab.question{}
+ * return (protected: lab code cannot change or read them). */
+#define LESSON_LAB_MT "lesson.lab"
+#define LESSON_ITEM_MT "lesson.item"
+
+
+/* (lesson/lab_read.c) Checks the value on top of the stack is a lab made by
+ * vlab.lab{} and describes it as JSON (ids, titles, texts, points, hints, kinds, choices,
  * where).  -1 with "file:line: ..." in err when not. */
 json_t *lesson_lab_describe(lua_State *L, const char *chunkname, struct vlab_err *err);
 

@@ -2,16 +2,20 @@
 #
 #   make check-asan   builds vlab, libvlab and every unit and integration
 #                     test with clang -fsanitize=address,undefined into
-#                     build/asan/ (the objects of the normal build are
+#                     build/san/ (the objects of the normal build are
 #                     untouched; ./vlab stays the normal one) and runs
 #                     those two tiers there; any sanitizer report fails.
 #
 # The guest images and test guests are freestanding or musl code, not host
 # code: the sanitized tests use the ones from the normal build.
 
-ASAN_O       := $(O)/asan
+# One sanitized build serves the tests and the fuzz targets: ASan+UBSan, and
+# libFuzzer's coverage (harmless without libFuzzer: the sanitizer runtime
+# has the hooks).
+ASAN_O       := $(O)/san
 ASAN_CC      ?= clang
 SAN_FLAGS    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SAN_CC       = $(ASAN_CC) $(SAN_FLAGS) -fsanitize=fuzzer-no-link
 ASAN_CFLAGS  := -O1 -g -Wno-unknown-warning-option
 # Sanitizer runtime settings for the tests and every vlab process they
 # start (instance processes too: their reports would otherwise vanish with
@@ -34,9 +38,53 @@ $(O)/vlab: $(O)/cli/main.o $(O)/libvlab.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(VLAB_LDLIBS)
 
 check-asan: all tests images
-	$(MAKE) O=$(ASAN_O) CC="$(ASAN_CC) $(SAN_FLAGS)" WERROR= CFLAGS="$(ASAN_CFLAGS)" \
+	$(MAKE) O=$(ASAN_O) CC="$(SAN_CC)" WERROR= CFLAGS="$(ASAN_CFLAGS)" \
 		$(ASAN_O)/vlab $(patsubst $(O)/%,$(ASAN_O)/%,$(TEST_BINS))
 	rm -rf $(ASAN_REPORTS) && mkdir -p $(ASAN_REPORTS)
 	$(ASAN_ENV) VLAB_BUILD=$(ASAN_O) VLAB_SELF=$(CURDIR)/$(ASAN_O)/vlab \
 		VLAB_IMAGES=$(CURDIR)/$(O)/images VLAB_LABS=$(CURDIR)/labs tests/run.sh unit integration; rc=$$?; \
 	tests/asan/reports.sh $(ASAN_REPORTS) || rc=1; exit $$rc
+
+# ---- fuzzing (libFuzzer) ----
+#
+#   make fuzz         every target for FUZZ_SECONDS (60) each, on its committed
+#                     seeds (tests/fuzz/corpus/<name>) plus what earlier runs
+#                     found (build/san/work/corpus/<name>); prints executions.
+#   make check-fuzz   the same for FUZZ_SMOKE_SECONDS (3) each, and every saved
+#                     crash input (tests/fuzz/regress/<name>) replayed; part of
+#                     make check.
+#   make fuzz-merge   minimises what `make fuzz` found into the committed seeds.
+#   FUZZ_TARGETS=proto,uk_elf   restricts any of them to some targets.
+#
+# Targets are tests/fuzz/fuzz_<name>.c, built with ASan+UBSan and coverage
+# into build/san/ against the sanitized libvlab.
+FUZZ_O       := $(ASAN_O)
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 3
+FUZZ_TARGETS ?=
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_CFLAGS  := $(ASAN_CFLAGS)
+
+CHECK_MORE += check-fuzz
+.PHONY: fuzz check-fuzz fuzz-merge fuzz-build
+
+# Runs inside the fuzz sub-make (O=build/fuzz, CC with fuzzer-no-link).
+$(O)/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(O)/libvlab.a $(O)/flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(VLAB_CFLAGS) -fsanitize=fuzzer -o $@ $< $(O)/libvlab.a $(VLAB_LDLIBS)
+
+fuzz-build:
+	$(MAKE) O=$(FUZZ_O) CC="$(SAN_CC)" WERROR= CFLAGS="$(FUZZ_CFLAGS)" \
+		$(FUZZ_NAMES:%=$(FUZZ_O)/tests/fuzz/fuzz_%)
+
+FUZZ_RUN = VLAB_FUZZ_BIN=$(CURDIR)/$(FUZZ_O)/tests/fuzz VLAB_FUZZ_WORK=$(CURDIR)/$(FUZZ_O)/work \
+	VLAB_FUZZ_TARGETS=$(FUZZ_TARGETS) tests/fuzz/run.sh
+
+fuzz: fuzz-build
+	$(FUZZ_RUN) run $(FUZZ_SECONDS)
+
+check-fuzz: fuzz-build
+	$(FUZZ_RUN) run $(FUZZ_SMOKE_SECONDS)
+
+fuzz-merge: fuzz-build
+	$(FUZZ_RUN) merge

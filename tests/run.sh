@@ -8,7 +8,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export VLAB_SELF="${VLAB_SELF:-$PWD/vlab}"
-# The build folder holding the test programs (build/asan for make check-asan).
+# The build folder holding the test programs (build/san for make check-asan).
 B=${VLAB_BUILD:-build}
 : "${VLAB_TEST_TIMEOUT:=900}"
 total_pass=0 total_skip=0 total_fail=0
