@@ -37,5 +37,8 @@ int cli_not_available(const struct vlab_cmd *cmd, int argc, char **argv);
 int cmd_doctor(const struct vlab_cmd *cmd, int argc, char **argv);
 int cmd_bench(const struct vlab_cmd *cmd, int argc, char **argv);
 int cmd_run(const struct vlab_cmd *cmd, int argc, char **argv);
+int cmd_check(const struct vlab_cmd *cmd, int argc, char **argv);
+int cmd_grade(const struct vlab_cmd *cmd, int argc, char **argv);
+int cmd_labs(const struct vlab_cmd *cmd, int argc, char **argv);
 
 #endif

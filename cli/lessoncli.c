@@ -13,7 +13,30 @@ struct printer {
 	const struct lessoncli_opts *o;
 	struct lesson_session *s;
 	const char *pfx;
+	struct {
+		int id;
+		char state[16];
+	} seen[64]; /* the state last printed per instance */
+	size_t nseen;
 };
+
+/* Whether instance id changed to state since it was last printed. */
+static int changed(struct printer *p, int id, const char *state)
+{
+	for (size_t i = 0; i < p->nseen; i++)
+		if (p->seen[i].id == id) {
+			if (!strcmp(p->seen[i].state, state))
+				return 0;
+			snprintf(p->seen[i].state, sizeof(p->seen[i].state), "%s", state);
+			return 1;
+		}
+	if (p->nseen < sizeof(p->seen) / sizeof(p->seen[0])) {
+		p->seen[p->nseen].id = id;
+		snprintf(p->seen[p->nseen].state, sizeof(p->seen[0].state), "%s", state);
+		p->nseen++;
+	}
+	return 1;
+}
 
 static void print_lines(const char *pfx, const char *mark, const char *text, size_t len)
 {
@@ -83,15 +106,17 @@ static void on_event(const struct lesson_event *ev, void *arg)
 		break;
 	case LESSON_EV_INSTANCE:
 		in = lesson_session_instance(p->s, ev->instance);
-		if (in && !p->o->quiet && (in->state == VLAB_STATE_RUNNING || in->gone ||
-					   in->state == VLAB_STATE_FAILED)) {
-			if (in->gone)
-				printf("%s  - instance %s (%s) stopped\n", p->pfx, in->name, in->engine);
-			else if (in->state == VLAB_STATE_RUNNING && in->startup_ns)
-				printf("%s  - instance %s (%s%s%s) running, ready after %.1f ms\n",
-				       p->pfx, in->name, in->engine, in->backend[0] ? ", " : "",
-				       in->backend, (double)in->startup_ns / 1e6);
-		}
+		if (!in || p->o->quiet || !ev->text || !changed(p, ev->instance, ev->text))
+			break;
+		if (!strcmp(ev->text, "gone"))
+			printf("%s  - instance %s (%s) stopped\n", p->pfx, in->name, in->engine);
+		else if (!strcmp(ev->text, "running"))
+			printf("%s  - instance %s (%s%s%s%s) running, ready after %.1f ms\n", p->pfx,
+			       in->name, in->engine, in->backend[0] ? ", " : "", in->backend,
+			       in->emulated ? ", emulated" : "", (double)in->startup_ns / 1e6);
+		else if (!strcmp(ev->text, "failed"))
+			printf("%s  - instance %s (%s) failed: %s\n", p->pfx, in->name, in->engine,
+			       in->error);
 		break;
 	case LESSON_EV_MEASURE:
 		if (!p->o->quiet)

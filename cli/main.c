@@ -45,13 +45,55 @@ static const struct vlab_cmd commands[] = {
 		 "\n"
 		 "Exit status (headless): 0 when nothing failed, 1 when a check failed or\n"
 		 "the lab raised an error, 3 when the lab does not load.\n"},
-	PENDING("labs", "", "list the labs and your progress in each",
-		"Lists the shipped labs and your own (~/.local/share/vlab/labs).\n"),
-	PENDING("check", "LAB", "lint a lab and run it headless on every engine (lab authors)",
-		"Loads LAB, validates its structure and runs it headless.\n"),
-	PENDING("grade", "LAB --workbook FILE [--format FMT]",
-		"grade a student's workbook (course staff)",
-		"Scores a workbook against LAB; formats: text, json, tap, junit, gradescope.\n"),
+	{.name = "labs",
+	 .args = "[--json]",
+	 .summary = "list the labs and your progress in each",
+	 .main = cmd_labs,
+	 .help = "Lists the shipped labs and your own ($XDG_DATA_HOME/vlab/labs, usually\n"
+		 "~/.local/share/vlab/labs) with your progress from each workbook.\n"
+		 "\n"
+		 "Options:\n"
+		 "  --json       the same as JSON\n"
+		 "  -h, --help   this help\n"},
+	{.name = "check",
+	 .args = "LAB [--load-only] [--quiet]",
+	 .summary = "lint a lab and run it headless on every engine (lab authors)",
+	 .main = cmd_check,
+	 .help = "Loads LAB in the sandbox and checks its declarations (unique ids, numeric\n"
+		 "points, answers within choices, known fields), says which engines this\n"
+		 "host offers, then runs every step's actions and checks headless and\n"
+		 "reports each.  Nothing is written to a workbook.\n"
+		 "\n"
+		 "Options:\n"
+		 "  --load-only   only load and check the declarations\n"
+		 "  --quiet       results only, not the lab's output\n"
+		 "  -h, --help    this help\n"
+		 "\n"
+		 "Exit status: 0 when every step passed or was skipped for a reason this\n"
+		 "host gives, 1 when a step failed or raised an error, 3 when the lab does\n"
+		 "not load.\n"},
+	{.name = "grade",
+	 .args = "LAB (--workbook FILE | --batch DIR) [OPTIONS]",
+	 .summary = "grade a student's workbook (course staff)",
+	 .main = cmd_grade,
+	 .help = "Scores a workbook against LAB: questions are re-scored from the answers\n"
+		 "(numeric ones against the student's own measurements), steps score when\n"
+		 "the workbook records their check as passed.\n"
+		 "\n"
+		 "Options:\n"
+		 "  --workbook FILE    the workbook to grade\n"
+		 "  --batch DIR        grade every *.json in DIR (and its subfolders): one\n"
+		 "                     report each plus summary.csv, in --output-dir\n"
+		 "  --format FMT       text (default), json, tap, junit, gradescope\n"
+		 "  --output FILE      write the report there (default: standard output)\n"
+		 "  --output-dir DIR   where --batch writes (default: ./grades)\n"
+		 "  --rerun            also re-run every step here; a step then scores only\n"
+		 "                     when it passes again\n"
+		 "  -h, --help         this help\n"
+		 "\n"
+		 "Exit status: 0 when grading itself succeeded (whatever the score), 2 for\n"
+		 "a wrong flag or a missing file, 3 for a malformed lab or workbook (with\n"
+		 "--batch: when any workbook could not be graded; the others are).\n"},
 	{.name = "bench",
 	 .args = "[--engines LIST] [--metrics LIST] [--runs N] [--format FMT]",
 	 .summary = "measure the engines side by side",

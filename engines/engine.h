@@ -77,6 +77,10 @@ struct vlab_engine {
 
 /* The engines compiled in, by name; NULL when unknown. */
 const struct vlab_engine *vlab_engine_find(const char *name);
+/* Adds an engine found before the compiled-in ones of the same name (the
+ * tests' fake engines; the caller's process and its `vlab __instance`
+ * children must both register it).  -1 when the table is full. */
+int vlab_engine_register(const struct vlab_engine *e);
 /* Engine number i, NULL past the end. */
 const struct vlab_engine *vlab_engine_at(size_t i);
 

@@ -389,9 +389,14 @@ static int died(struct vlab_instance *inst, const char *when, struct vlab_err *e
 	char how[128];
 	reap(inst, 1);
 	describe_exit(inst, how, sizeof(how));
+	/* The instance's own words, without strerror(ECHILD) after them. */
 	if (inst->error[0])
-		return vlab_err_set(err, ECHILD, "%s %s: %s", inst->spec.name, when, inst->error);
-	return vlab_err_set(err, ECHILD, "%s %s: instance process %s", inst->spec.name, when, how);
+		vlab_err_set(err, 0, "%s %s: %s", inst->spec.name, when, inst->error);
+	else
+		vlab_err_set(err, 0, "%s %s: instance process %s", inst->spec.name, when, how);
+	if (err)
+		err->code = ECHILD;
+	return -1;
 }
 
 /* Waits for a control line matching accept(); events and death handled. */

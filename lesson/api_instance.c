@@ -26,6 +26,7 @@
 #include "lesson/api.h"
 #include "lesson/ipc.h"
 #include "lesson/sandbox.h"
+#include "workloads/client.h"
 
 #define INST_MT "vlab.instance"
 #define DEFAULT_READY_MS 60000
@@ -220,42 +221,49 @@ static int l_new(lua_State *L)
 		snprintf(name, sizeof(name), "%s", lua_tostring(L, -1));
 	}
 	lua_settop(L, 1);
+	/* Every value is checked (and may raise) before the spec holds memory. */
+	if (!lua_isnoneornil(L, 1)) {
+		lua_pushnil(L);
+		while (lua_next(L, 1)) {
+			if (lua_type(L, -2) != LUA_TSTRING)
+				return luaL_error(L, "bad argument #1 to %s: option names must be "
+						     "strings",
+						  ctor);
+			opt_text(L, lua_tostring(L, -2), ctor);
+			lua_pop(L, 1);
+		}
+	}
+	/* The userdata before any C allocation: a memory error raised while
+	 * making it leaks nothing. */
+	struct linst *li = lua_newuserdatauv(L, sizeof(*li), 0);
+	memset(li, 0, sizeof(*li));
+	luaL_setmetatable(L, INST_MT);
+	lua_insert(L, 2);
 	if (vlab_spec_init(&spec, engine, name, &err) < 0)
 		return luaL_error(L, "bad option 'name' to %s: %s", ctor, err.msg);
 	if (!lua_isnoneornil(L, 1)) {
 		lua_pushnil(L);
 		while (lua_next(L, 1)) {
-			if (lua_type(L, -2) != LUA_TSTRING) {
-				vlab_spec_free(&spec);
-				return luaL_error(L, "bad argument #1 to %s: option names must be "
-						     "strings",
-						  ctor);
-			}
 			const char *key = lua_tostring(L, -2);
-			if (strcmp(key, "name")) {
-				const char *v = opt_text(L, key, ctor);
-				if (vlab_spec_set(&spec, key, v, &err) < 0) {
-					vlab_spec_free(&spec);
-					return luaL_error(L, "bad option '%s' to %s: %s", key, ctor,
-							  err.msg);
-				}
+			if (strcmp(key, "name") &&
+			    vlab_spec_set(&spec, key, opt_text(L, key, ctor), &err) < 0) {
+				char msg[VLAB_ERR_MSG];
+				snprintf(msg, sizeof(msg), "%s", err.msg);
+				vlab_spec_free(&spec);
+				return luaL_error(L, "bad option '%s' to %s: %s", key, ctor, msg);
 			}
 			lua_pop(L, 1);
 		}
 	}
-	struct vlab_instance *inst;
-	int r = vlab_instance_create(&spec, &inst, &err);
+	int r = vlab_instance_create(&spec, &li->inst, &err);
 	vlab_spec_free(&spec);
 	if (r < 0)
 		return luaL_error(L, "bad argument #1 to %s: %s", ctor, err.msg);
-	struct linst *li = lua_newuserdatauv(L, sizeof(*li), 0);
-	memset(li, 0, sizeof(*li));
-	li->inst = inst;
 	li->id = id;
 	li->next = api->live;
 	api->live = li;
-	luaL_setmetatable(L, INST_MT);
 	emit_instance(L, li, 0);
+	lua_settop(L, 2);
 	return 1;
 }
 
@@ -316,24 +324,23 @@ static int l_stop(lua_State *L)
 	return 1;
 }
 
-/* Sends verb + args (index, may be 0) and pushes the response table. */
+/* Sends verb + args (index, may be 0) and pushes the answer's table, or
+ * nil and the agent's (or the instance's) error. */
 static int do_request(lua_State *L, struct linst *li, const char *verb, int args, int argn,
 		      int timeout_ms)
 {
 	char *req = lesson_agent_request(L, verb, args, argn);
-	const char *resp;
+	struct vlab_agent_reply reply;
 	struct vlab_err err = {0};
-	int r = vlab_instance_request(li->inst, req, &resp, budget_ms(L, timeout_ms), &err);
+	int r = vlab_agent_call(li->inst, req, budget_ms(L, timeout_ms), &reply, &err);
 	free(req);
 	vlab_instance_pump(li->inst, NULL);
 	if (r < 0) {
 		emit_instance(L, li, 0);
 		return fail(L, "%s", err.msg);
 	}
-	char msg[512];
-	int ok = lesson_agent_push_response(L, resp, msg, sizeof(msg));
-	if (ok <= 0)
-		return fail(L, "%s: %s %s", vlab_instance_name(li->inst), verb, msg);
+	lesson_agent_push_reply(L, &reply.msg);
+	vlab_agent_reply_free(&reply);
 	return 1;
 }
 

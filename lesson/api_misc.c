@@ -119,19 +119,23 @@ static const char *opt_str_field(lua_State *L, int t, const char *key, const cha
 	return v;
 }
 
-/* The chart at table index t as JSON (raises on a malformed one). */
-static json_t *chart_json(lua_State *L, int t, int argn)
+/* The chart at table index t as JSON.  Raises on a malformed one: call it
+ * first with build 0 (checks only, allocates nothing a Lua error could
+ * leak), then with build 1. */
+static json_t *chart_json(lua_State *L, int t, int argn, int build)
 {
-	json_t *c = json_object();
+	json_t *c = build ? json_object() : NULL, *bars = build ? json_array() : NULL;
 	const char *title = opt_str_field(L, t, "title", "", argn);
 	const char *unit = opt_str_field(L, t, "unit", "", argn);
-	json_object_set_new(c, "title", lesson_json_text(title, strlen(title)));
-	json_object_set_new(c, "unit", lesson_json_text(unit, strlen(unit)));
 	lua_getfield(L, t, "lower_is_better");
-	json_object_set_new(c, "lower_is_better", json_boolean(lua_toboolean(L, -1)));
+	int lower = lua_toboolean(L, -1);
 	lua_pop(L, 1);
-	json_t *bars = json_array();
-	json_object_set_new(c, "bars", bars);
+	if (build) {
+		json_object_set_new(c, "title", lesson_json_text(title, strlen(title)));
+		json_object_set_new(c, "unit", lesson_json_text(unit, strlen(unit)));
+		json_object_set_new(c, "lower_is_better", json_boolean(lower));
+		json_object_set_new(c, "bars", bars);
+	}
 	if (lua_getfield(L, t, "bars") != LUA_TTABLE)
 		luaL_argerror(L, argn, "field 'bars' must be a list of {label=, value=}");
 	int n = (int)luaL_len(L, -1);
@@ -147,18 +151,32 @@ static json_t *chart_json(lua_State *L, int t, int argn)
 		double mx = opt_num_field(L, b, "max", v, argn);
 		double runs = opt_num_field(L, b, "runs", 1, argn);
 		const char *note = opt_str_field(L, b, "note", "", argn);
-		json_t *o = json_object();
-		json_object_set_new(o, "label", lesson_json_text(label, strlen(label)));
-		json_object_set_new(o, "value", isfinite(v) ? json_real(v) : json_null());
-		json_object_set_new(o, "min", isfinite(mn) ? json_real(mn) : json_null());
-		json_object_set_new(o, "max", isfinite(mx) ? json_real(mx) : json_null());
-		json_object_set_new(o, "runs", json_integer(runs >= 0 && runs < 1e9 ? (json_int_t)runs : 0));
-		json_object_set_new(o, "note", lesson_json_text(note, strlen(note)));
-		json_array_append_new(bars, o);
+		if (build) {
+			json_t *o = json_object();
+			json_object_set_new(o, "label", lesson_json_text(label, strlen(label)));
+			json_object_set_new(o, "value", isfinite(v) ? json_real(v) : json_null());
+			json_object_set_new(o, "min", isfinite(mn) ? json_real(mn) : json_null());
+			json_object_set_new(o, "max", isfinite(mx) ? json_real(mx) : json_null());
+			json_object_set_new(o, "runs", json_integer(runs >= 0 && runs < 1e9
+									    ? (json_int_t)runs
+									    : 0));
+			json_object_set_new(o, "note", lesson_json_text(note, strlen(note)));
+			json_array_append_new(bars, o);
+		}
 		lua_settop(L, b - 1);
 	}
 	lua_pop(L, 1);
 	return c;
+}
+
+/* Checks, then emits the chart at index t. */
+static void emit_chart(lua_State *L, int t, int argn)
+{
+	chart_json(L, t, argn, 0);
+	json_t *c = chart_json(L, t, argn, 1);
+	json_t *m = json_pack("{s:s, s:o}", "t", "chart", "chart", c);
+	lesson_api_emit(L, m, NULL, 0);
+	json_decref(m);
 }
 
 /* vlab.chart{title=, unit=, lower_is_better=, bars={{label=, value=, min=,
@@ -166,10 +184,7 @@ static json_t *chart_json(lua_State *L, int t, int argn)
 static int l_chart(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TTABLE);
-	json_t *c = chart_json(L, 1, 1);
-	json_t *m = json_pack("{s:s, s:o}", "t", "chart", "chart", c);
-	lesson_api_emit(L, m, NULL, 0);
-	json_decref(m);
+	emit_chart(L, 1, 1);
 	return 0;
 }
 
@@ -491,10 +506,7 @@ static int l_compare(lua_State *L)
 	}
 	lua_pushvalue(L, bars);
 	lua_setfield(L, chart, "bars");
-	json_t *c = chart_json(L, chart, 1);
-	json_t *m = json_pack("{s:s, s:o}", "t", "chart", "chart", c);
-	lesson_api_emit(L, m, NULL, 0);
-	json_decref(m);
+	emit_chart(L, chart, 1);
 	lua_pushvalue(L, result);
 	return 1;
 }

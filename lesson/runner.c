@@ -101,13 +101,20 @@ static json_t *host_ask(void *arg, json_t *msg)
 
 /* ---- the hard deadline: time inside a C function ---- */
 
-static size_t put(char *buf, size_t at, size_t cap, const char *s)
+/* Appends s; with esc, as the inside of a JSON string (quotes, backslashes
+ * and control bytes become '?'). */
+static size_t put_text(char *buf, size_t at, size_t cap, const char *s, int esc)
 {
 	for (; *s && at + 1 < cap; s++) {
 		unsigned char c = (unsigned char)*s;
-		buf[at++] = c == '"' || c == '\\' || c < 0x20 ? '?' : (char)c;
+		buf[at++] = esc && (c == '"' || c == '\\' || c < 0x20) ? '?' : (char)c;
 	}
 	return at;
+}
+
+static size_t put(char *buf, size_t at, size_t cap, const char *s)
+{
+	return put_text(buf, at, cap, s, 0);
 }
 
 static size_t put_int(char *buf, size_t at, size_t cap, long v)
@@ -133,17 +140,21 @@ static void on_alarm(int sig)
 	char buf[1024];
 	size_t n = 0;
 	buf[n++] = 'E';
-	n = put(buf, n, sizeof(buf), "{\"t\":\"done\",\"seq\":");
-	n = put_int(buf, n, sizeof(buf), cur_seq);
-	n = put(buf, n, sizeof(buf), ",\"item\":");
-	n = put_int(buf, n, sizeof(buf), cur_item);
-	n = put(buf, n, sizeof(buf), ",\"status\":\"error\",\"score\":0,\"message\":\"");
+	if (cur_seq < 0) { /* loading the lab */
+		n = put(buf, n, sizeof(buf), "{\"t\":\"fatal\",\"message\":\"");
+	} else {
+		n = put(buf, n, sizeof(buf), "{\"t\":\"done\",\"seq\":");
+		n = put_int(buf, n, sizeof(buf), cur_seq);
+		n = put(buf, n, sizeof(buf), ",\"item\":");
+		n = put_int(buf, n, sizeof(buf), cur_item);
+		n = put(buf, n, sizeof(buf), ",\"status\":\"error\",\"score\":0,\"message\":\"");
+	}
 	const char *pos = alarm_sb ? lesson_sandbox_position(alarm_sb) : "";
-	n = put(buf, n, sizeof(buf), pos[0] ? pos : "?");
+	n = put_text(buf, n, sizeof(buf), pos[0] ? pos : "?", 1);
 	n = put(buf, n, sizeof(buf),
 		": stopped: the action ran past its time limit inside a library function "
-		"(a pathological pattern or string operation?); the lab runner was restarted "
-		"and its instances stopped\",\"fatal\":true}");
+		"(a pathological pattern or string operation?), so the lab runner was "
+		"stopped, and its instances with it\",\"fatal\":true}");
 	ssize_t w = send(LESSON_RUNNER_FD, buf, n, MSG_NOSIGNAL);
 	(void)w;
 	_exit(3);
@@ -324,6 +335,9 @@ static int handle(struct runner *r, json_t *m)
 		return 1;
 	if (!strcmp(op, "init")) {
 		lesson_api_set_measurements(r->L, json_object_get(m, "measurements"));
+		json_t *base = json_object_get(m, "instance_base");
+		if (json_is_integer(base) && json_integer_value(base) > r->api.next_instance)
+			r->api.next_instance = (int)json_integer_value(base);
 		return 0;
 	}
 	if (!json_is_integer(ji) || i < 0 || (size_t)i >= n) {

@@ -182,6 +182,34 @@ static int sb_load(lua_State *L)
 	return lua_gettop(L) - n;
 }
 
+/* xpcall's handler, wrapped: when the sandbox's limit tripped, the error
+ * comes from the hook, and Lua calls the handler with hooks still off (a
+ * looping handler would never stop): answer without running it. */
+static int handler_wrap(lua_State *L)
+{
+	struct lesson_sandbox *sb = lesson_sandbox_of(L);
+	if (sb->tripped) {
+		lua_pushstring(L, sb->tripmsg);
+		return 1;
+	}
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, 1);
+	return 1;
+}
+
+static int sb_xpcall(lua_State *L)
+{
+	luaL_checktype(L, 2, LUA_TFUNCTION);
+	lua_pushvalue(L, 2);
+	lua_pushcclosure(L, handler_wrap, 1);
+	lua_replace(L, 2);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	return lua_gettop(L);
+}
+
 static int is_protected(lua_State *L, int idx)
 {
 	if (lua_type(L, idx) != LUA_TTABLE)
@@ -321,6 +349,7 @@ static int open_libs(lua_State *L)
 	lua_pop(L, 1);
 
 	wrap_global(L, "load", sb_load);
+	wrap_global(L, "xpcall", sb_xpcall);
 	wrap_global(L, "setmetatable", sb_setmetatable);
 	wrap_global(L, "rawset", sb_rawset);
 
@@ -460,8 +489,8 @@ int lesson_sandbox_loadfile(struct lesson_sandbox *sb, const char *path, const c
 static int starts_with_position(const char *msg)
 {
 	/* "name:123:" */
-	const char *c = strchr(msg, ':');
-	if (!c || c == msg || strchr(msg, '\n') < c)
+	const char *c = strchr(msg, ':'), *nl = strchr(msg, '\n');
+	if (!c || c == msg || (nl && nl < c))
 		return 0;
 	const char *d = c + 1;
 	while (*d >= '0' && *d <= '9')
@@ -504,12 +533,16 @@ int lesson_sandbox_pcall(struct lesson_sandbox *sb, int nargs, int nresults,
 	if (r == LUA_OK && !sb->tripped)
 		return 0;
 	char a[32];
-	if (sb->tripped)
-		vlab_err_set(err, ETIMEDOUT, "%s", sb->tripmsg);
-	else if (r == LUA_ERRMEM)
-		vlab_err_set(err, ENOMEM, "%s: out of memory: labs may use at most %s",
+	if (sb->tripped) {
+		vlab_err_set(err, 0, "%s", sb->tripmsg);
+		if (err)
+			err->code = ETIMEDOUT;
+	} else if (r == LUA_ERRMEM) {
+		vlab_err_set(err, 0, "%s: out of memory: labs may use at most %s",
 			     sb->pos[0] ? sb->pos : "?", vlab_fmt_bytes(sb->limit, a, sizeof(a)));
-	else
+		if (err)
+			err->code = ENOMEM;
+	} else
 		vlab_err_set(err, 0, "%s", lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
 									  : "unknown error");
 	if (r != LUA_OK)

@@ -172,7 +172,7 @@ static int open_workbook(struct lesson_session *s, const struct lesson_session_o
 			session_push(s, LESSON_EV_WARNING, -1, -1, w);
 		}
 		if (wb && strcmp(jstr(json_object_get(wb, "lab"), "id", ""), s->info.id)) {
-			vlab_err_set(err, EBADMSG, "%s: this workbook is for lab '%s', not '%s'",
+			lesson_bad_input(err, "%s: this workbook is for lab '%s', not '%s'",
 				     s->wb_path, jstr(json_object_get(wb, "lab"), "id", ""), s->info.id);
 			json_decref(wb);
 			return -1;
@@ -209,7 +209,13 @@ static void send_init(struct lesson_session *s)
 	if (s->sock < 0)
 		return;
 	json_t *m = json_object_get(s->wb, "measurements");
-	json_t *msg = json_pack("{s:s, s:O}", "op", "init", "measurements", m ? m : json_object());
+	/* Instance ids stay unique across runners. */
+	int base = 0;
+	for (size_t i = 0; i < lesson_session_instance_count(s); i++)
+		if (lesson_session_instance_at(s, i)->id > base)
+			base = lesson_session_instance_at(s, i)->id;
+	json_t *msg = json_pack("{s:s, s:O, s:i}", "op", "init", "measurements",
+				m ? m : json_object(), "instance_base", base);
 	lesson_ipc_send(s->sock, msg, NULL, 0, 2000, NULL);
 	json_decref(msg);
 }
@@ -390,8 +396,8 @@ static int queue_step(struct lesson_session *s, size_t i, int run, struct vlab_e
 			queued |= s->queue[k].item == j && s->queue[k].op == ACT_RUN;
 		queued |= s->busy && s->inflight.item == j && s->inflight.op == ACT_RUN;
 		if (s->items[j].kind != LESSON_STEP || !s->items[j].has_run || s->ran_here[j] ||
-		    queued || s->states[j].status == LESSON_TODO ||
-		    s->states[j].status == LESSON_SKIPPED)
+		    queued ||
+		    (s->states[j].status != LESSON_PASSED && s->states[j].status != LESSON_FAILED))
 			continue;
 		struct action r = {.op = ACT_RUN, .item = j, .replay = 1};
 		if (enqueue(s, &r, err) < 0)

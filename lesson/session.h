@@ -179,7 +179,9 @@ enum lesson_event_type {
 	LESSON_EV_STARTED,   /* an action began on item (state now RUNNING) */
 	LESSON_EV_RESULT,    /* an action on item ended: read lesson_session_state() */
 	LESSON_EV_CHART,     /* item, chart */
-	LESSON_EV_INSTANCE,  /* instance appeared or changed: instance (its id) */
+	LESSON_EV_INSTANCE,  /* instance appeared or changed: instance (its id); text
+			      * is its state then ("created", "starting",
+			      * "running", "exited", "failed") or "gone" */
 	LESSON_EV_CONSOLE,   /* bytes from an instance's console: instance, data, len */
 	LESSON_EV_MEASURE,   /* a measurement was recorded: text is its name */
 	LESSON_EV_WARNING,   /* something the student should see: text (workbook

@@ -248,7 +248,7 @@ static void on_instance(struct lesson_session *s, json_t *m, int *fds, size_t nf
 		p->pid = 0;
 		if (p->state != VLAB_STATE_FAILED)
 			p->state = VLAB_STATE_EXITED;
-		session_push(s, LESSON_EV_INSTANCE, -1, id, NULL);
+		session_push(s, LESSON_EV_INSTANCE, -1, id, "gone");
 		goto close_fds;
 	}
 	copy_str(p->name, sizeof(p->name), json_object_get(m, "name"));
@@ -305,7 +305,7 @@ static void on_instance(struct lesson_session *s, json_t *m, int *fds, size_t nf
 		}
 		fds[i] = -1;
 	}
-	session_push(s, LESSON_EV_INSTANCE, -1, id, NULL);
+	session_push(s, LESSON_EV_INSTANCE, -1, id, vlab_state_name(p->state));
 	return;
 close_fds:
 	for (size_t i = 0; i < nfds; i++)
@@ -350,7 +350,7 @@ static void mark_instances_gone(struct lesson_session *s)
 		si->pub.gone = 1;
 		si->pub.pid = 0;
 		si->pub.state = VLAB_STATE_EXITED;
-		session_push(s, LESSON_EV_INSTANCE, -1, si->pub.id, NULL);
+		session_push(s, LESSON_EV_INSTANCE, -1, si->pub.id, "gone");
 	}
 }
 
@@ -381,7 +381,8 @@ static void reap_runner(struct lesson_session *s, char *how, size_t len)
 	s->sock = -1;
 	lesson_ipc_rx_free(&s->rx);
 	lesson_ipc_rx_init(&s->rx);
-	memset(s->ran_here, 0, s->info.nitems * sizeof(*s->ran_here));
+	if (s->ran_here)
+		memset(s->ran_here, 0, s->info.nitems * sizeof(*s->ran_here));
 	mark_instances_gone(s);
 }
 
@@ -505,6 +506,14 @@ static void on_message(struct lesson_session *s, json_t *m, int *fds, size_t nfd
 		session_item_result(s, &a, st ? st : "error", msg ? msg : "",
 				    json_number_value(json_object_get(m, "score")));
 		free(a.answer);
+		if (json_is_true(json_object_get(m, "fatal"))) {
+			/* The runner ends right after this (its alarm): take it down
+			 * now, so its instances are seen gone at once. */
+			char how[128];
+			if (s->runner > 0)
+				kill(s->runner, SIGKILL);
+			reap_runner(s, how, sizeof(how));
+		}
 	}
 }
 
@@ -612,7 +621,8 @@ int lesson_session_dispatch(struct lesson_session *s, struct vlab_err *err)
 				si->pub.pid = 0;
 				if (si->pub.state != VLAB_STATE_FAILED)
 					si->pub.state = VLAB_STATE_EXITED;
-				session_push(s, LESSON_EV_INSTANCE, -1, si->pub.id, NULL);
+				session_push(s, LESSON_EV_INSTANCE, -1, si->pub.id,
+					     vlab_state_name(si->pub.state));
 			}
 		}
 	}

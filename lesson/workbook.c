@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,19 @@
 #include "core/paths.h"
 
 #define WORKBOOK_MAX_BYTES (16u << 20)
+
+int lesson_bad_input(struct vlab_err *err, const char *fmt, ...)
+{
+	char msg[VLAB_ERR_MSG];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	vlab_err_set(err, 0, "%s", msg);
+	if (err)
+		err->code = EBADMSG;
+	return -1;
+}
 
 void lesson_iso8601(uint64_t wall_ns, char buf[32])
 {
@@ -85,14 +99,14 @@ int lesson_workbook_load(const char *path, json_t **root, struct vlab_err *err)
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size > WORKBOOK_MAX_BYTES) {
 		close(fd);
-		return vlab_err_set(err, EBADMSG, "%s: not a workbook (%s)", path,
+		return lesson_bad_input(err, "%s: not a workbook (%s)", path,
 				    S_ISREG(st.st_mode) ? "over 16 MiB" : "not a regular file");
 	}
 	json_error_t je;
 	json_t *j = json_loadfd(fd, JSON_REJECT_DUPLICATES, &je);
 	close(fd);
 	if (!j)
-		return vlab_err_set(err, EBADMSG, "%s:%d:%d: not valid JSON: %s", path, je.line,
+		return lesson_bad_input(err, "%s:%d:%d: not valid JSON: %s", path, je.line,
 				    je.column, je.text);
 	if (lesson_workbook_check(j, path, err) < 0) {
 		json_decref(j);
@@ -106,38 +120,38 @@ int lesson_workbook_check(json_t *root, const char *path, struct vlab_err *err)
 {
 	const char *fmt = json_string_value(json_object_get(root, "format"));
 	if (!json_is_object(root))
-		return vlab_err_set(err, EBADMSG, "%s: not a workbook (not a JSON object)", path);
+		return lesson_bad_input(err, "%s: not a workbook (not a JSON object)", path);
 	if (!fmt || strcmp(fmt, LESSON_WORKBOOK_FORMAT))
-		return vlab_err_set(err, EBADMSG, "%s: not a workbook (format is %s, expected %s)",
+		return lesson_bad_input(err, "%s: not a workbook (format is %s, expected %s)",
 				    path, fmt ? fmt : "missing", LESSON_WORKBOOK_FORMAT);
 	json_t *lab = json_object_get(root, "lab");
 	if (!json_is_object(lab) || !json_is_string(json_object_get(lab, "id")))
-		return vlab_err_set(err, EBADMSG, "%s: workbook has no lab.id", path);
+		return lesson_bad_input(err, "%s: workbook has no lab.id", path);
 	json_t *items = json_object_get(root, "items");
 	if (!json_is_object(items))
-		return vlab_err_set(err, EBADMSG, "%s: workbook has no items object", path);
+		return lesson_bad_input(err, "%s: workbook has no items object", path);
 	const char *id;
 	json_t *it;
 	json_object_foreach(items, id, it)
 	{
 		if (!json_is_object(it))
-			return vlab_err_set(err, EBADMSG, "%s: items.%s is not an object", path, id);
+			return lesson_bad_input(err, "%s: items.%s is not an object", path, id);
 		json_t *s = json_object_get(it, "score");
 		if (s && !json_is_number(s))
-			return vlab_err_set(err, EBADMSG, "%s: items.%s.score is not a number", path,
+			return lesson_bad_input(err, "%s: items.%s.score is not a number", path,
 					    id);
 		json_t *a = json_object_get(it, "answer");
 		if (a && !json_is_string(a))
-			return vlab_err_set(err, EBADMSG, "%s: items.%s.answer is not a string", path,
+			return lesson_bad_input(err, "%s: items.%s.answer is not a string", path,
 					    id);
 	}
 	json_t *m = json_object_get(root, "measurements");
 	if (m && !json_is_object(m))
-		return vlab_err_set(err, EBADMSG, "%s: measurements is not an object", path);
+		return lesson_bad_input(err, "%s: measurements is not an object", path);
 	json_object_foreach(m, id, it)
 	{
 		if (!json_is_number(json_object_get(it, "value")))
-			return vlab_err_set(err, EBADMSG, "%s: measurements.%s has no numeric value",
+			return lesson_bad_input(err, "%s: measurements.%s has no numeric value",
 					    path, id);
 	}
 	return 0;

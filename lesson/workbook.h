@@ -55,6 +55,11 @@ int lesson_workbook_default_path(const char *lab_id, char *buf, size_t len,
 /* "2026-01-31T10:00:00Z" for a CLOCK_REALTIME time in ns. */
 void lesson_iso8601(uint64_t wall_ns, char buf[32]);
 
+/* Fills err with a message and code EBADMSG (malformed input: exit status
+ * 3 in the CLI, without strerror's words); returns -1. */
+int lesson_bad_input(struct vlab_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 /* The item object for id (created when create is set), NULL otherwise. */
 json_t *lesson_workbook_item(json_t *root, const char *id, int create);
 
