@@ -49,7 +49,8 @@ static int parse_engines(const struct vlab_cmd *cmd, char *list, struct metrics_
 			 size_t *n)
 {
 	*n = 0;
-	for (char *save = NULL, *e = strtok_r(list, ",", &save); e; e = strtok_r(NULL, ",", &save)) {
+	for (char *save = NULL, *e = strtok_r(list, ",", &save); e;
+	     e = strtok_r(NULL, ",", &save)) {
 		for (size_t i = 0; i < *n; i++)
 			if (!strcmp(t[i].engine, e))
 				return cli_usage_error(cmd, "--engines: '%s' is named twice", e);
@@ -110,7 +111,8 @@ static int emit(const struct metrics_result *res, enum metrics_format fmt, const
 		ok &= output ? fclose(out) == 0 : fflush(out) == 0;
 	}
 	if (!ok)
-		fprintf(stderr, "vlab bench: cannot write %s: %m\n", output ? output : "the output");
+		fprintf(stderr, "vlab bench: cannot write %s: %m\n",
+			output ? output : "the output");
 	free(text);
 	return ok ? 0 : -1;
 }
@@ -119,12 +121,12 @@ static int bench(const struct vlab_cmd *cmd, int argc, char **argv, struct engin
 		 size_t *nopts)
 {
 	static const struct option longopts[] = {
-		{"engines", required_argument, NULL, 'e'}, {"metrics", required_argument, NULL, 'm'},
-		{"runs", required_argument, NULL, 'r'},    {"warmup", required_argument, NULL, 'w'},
-		{"format", required_argument, NULL, 'f'},  {"output", required_argument, NULL, 'o'},
-		{"opt", required_argument, NULL, 'O'},     {"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},          {"save-json", required_argument, NULL, 'J'},
-		{"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
+	    {"engines", required_argument, NULL, 'e'}, {"metrics", required_argument, NULL, 'm'},
+	    {"runs", required_argument, NULL, 'r'},    {"warmup", required_argument, NULL, 'w'},
+	    {"format", required_argument, NULL, 'f'},  {"output", required_argument, NULL, 'o'},
+	    {"opt", required_argument, NULL, 'O'},     {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},	       {"save-json", required_argument, NULL, 'J'},
+	    {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
 	};
 	char engines[256] = "vm,container,unikernel,host";
 	const char *output = NULL, *save_json = NULL;
@@ -148,7 +150,8 @@ static int bench(const struct vlab_cmd *cmd, int argc, char **argv, struct engin
 				return cli_usage_error(cmd, "--metrics: %s", err.msg);
 			break;
 		case 'r':
-			if (vlab_parse_uint(optarg, METRICS_MIN_SAMPLES, 1000, &v, "--runs", &err) < 0)
+			if (vlab_parse_uint(optarg, METRICS_MIN_SAMPLES, 1000, &v, "--runs", &err) <
+			    0)
 				return cli_usage_error(cmd, "%s (a single run is not a figure)",
 						       err.msg);
 			cfg.runs = (unsigned)v;

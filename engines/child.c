@@ -24,6 +24,32 @@
 static void event(struct vlab_child *child, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Events held back by vlab_child_hold() (one instance process, one child). */
+static char held[8192];
+static size_t held_len;
+static int holding;
+
+void vlab_child_hold(struct vlab_child *child)
+{
+	(void)child;
+	holding = 1;
+}
+
+void vlab_child_forget(struct vlab_child *child)
+{
+	(void)child;
+	holding = 0;
+	held_len = 0;
+}
+
+void vlab_child_flush(struct vlab_child *child)
+{
+	holding = 0;
+	if (held_len && child && child->event_fd >= 0)
+		vlab_write_all(child->event_fd, held, held_len, 1000, NULL);
+	held_len = 0;
+}
+
 static void event(struct vlab_child *child, const char *fmt, ...)
 {
 	char line[1024];
@@ -39,6 +65,13 @@ static void event(struct vlab_child *child, const char *fmt, ...)
 		if (line[i] == '\n')
 			line[i] = ' ';
 	line[n++] = '\n';
+	if (holding && held_len + (size_t)n <= sizeof(held)) {
+		memcpy(held + held_len, line, (size_t)n);
+		held_len += (size_t)n;
+		return;
+	}
+	if (holding)
+		vlab_child_flush(child);
 	if (child && child->event_fd >= 0)
 		vlab_write_all(child->event_fd, line, (size_t)n, 1000, NULL);
 }
@@ -160,6 +193,7 @@ int vlab_child_main(int argc, char **argv)
 	if (vlab_spec_check(&spec, e->opts, &err) < 0)
 		goto out;
 	status = e->serve(&spec, &child, &err);
+	vlab_child_flush(&child);
 
 out:
 	if (status < 0 || (status != 0 && err.msg[0]))

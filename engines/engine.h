@@ -94,6 +94,14 @@ void vlab_child_phase_at(struct vlab_child *child, const char *phase, uint64_t n
 /* Publishes a key/value attribute ("backend", "cgroup", "image_bytes"). */
 void vlab_child_attr(struct vlab_child *child, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Holds events back until vlab_child_flush(), which sends them in one
+ * write: one wake-up of the front end instead of one per event, while the
+ * instance is starting.  (Timestamps are taken when events happen.) */
+void vlab_child_hold(struct vlab_child *child);
+void vlab_child_flush(struct vlab_child *child);
+/* Drops the held events: a clone of this process inherited them and will
+ * send them (the container's init does, at the program's exec). */
+void vlab_child_forget(struct vlab_child *child);
 /* Reports a message the front end should show in the instance's log. */
 void vlab_child_log(struct vlab_child *child, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

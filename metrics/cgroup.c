@@ -41,8 +41,7 @@ int metrics_cg_parse_u64(const char *text, uint64_t *out, struct vlab_err *err)
 	return *end ? vlab_err_set(err, EINVAL, "'%.20s' has more than one number", text) : 0;
 }
 
-int metrics_cg_parse_keyed(const char *text, const char *key, uint64_t *out,
-			   struct vlab_err *err)
+int metrics_cg_parse_keyed(const char *text, const char *key, uint64_t *out, struct vlab_err *err)
 {
 	size_t kl = strlen(key);
 	for (const char *line = text; line && *line;) {
@@ -61,8 +60,7 @@ int metrics_cg_parse_keyed(const char *text, const char *key, uint64_t *out,
 	return 1;
 }
 
-static int slurp_at(const char *dir, const char *file, char *buf, size_t cap,
-		    struct vlab_err *err)
+static int slurp_at(const char *dir, const char *file, char *buf, size_t cap, struct vlab_err *err)
 {
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
@@ -96,8 +94,8 @@ static int read_u64(const char *dir, const char *file, uint64_t *out, struct vla
 }
 
 /* key from a keyed file; absent keys leave *out alone. */
-static int keyed(const char *buf, const char *dir, const char *file, const char *key,
-		 uint64_t *out, struct vlab_err *err)
+static int keyed(const char *buf, const char *dir, const char *file, const char *key, uint64_t *out,
+		 struct vlab_err *err)
 {
 	if (metrics_cg_parse_keyed(buf, key, out, err) < 0)
 		return vlab_err_prefix(err, "%s/%s", dir, file);

@@ -16,11 +16,11 @@
 #define METRICS_CG_UNLIMITED UINT64_MAX
 
 struct metrics_cgmem {
-	int version;    /* 1 or 2 */
+	int version;	/* 1 or 2 */
 	uint64_t usage; /* bytes charged now: v1 memory.usage_in_bytes, v2 memory.current */
-	uint64_t anon;  /* v1 memory.stat total_rss (else rss), v2 memory.stat anon */
-	uint64_t file;  /* v1 memory.stat total_cache (else cache), v2 memory.stat file */
-	uint64_t peak;  /* v1 memory.max_usage_in_bytes, v2 memory.peak; 0 when absent */
+	uint64_t anon;	/* v1 memory.stat total_rss (else rss), v2 memory.stat anon */
+	uint64_t file;	/* v1 memory.stat total_cache (else cache), v2 memory.stat file */
+	uint64_t peak;	/* v1 memory.max_usage_in_bytes, v2 memory.peak; 0 when absent */
 	uint64_t limit; /* v1 memory.limit_in_bytes, v2 memory.max; METRICS_CG_UNLIMITED for none */
 };
 
@@ -38,8 +38,7 @@ int metrics_cg_parse_u64(const char *text, uint64_t *out, struct vlab_err *err);
 /* The value of key in a flat keyed file ("key value" per line: memory.stat,
  * cpu.stat, cpuacct.stat).  Returns 0, 1 when the key is absent (*out
  * untouched), -1 with err when its value is malformed. */
-int metrics_cg_parse_keyed(const char *text, const char *key, uint64_t *out,
-			   struct vlab_err *err);
+int metrics_cg_parse_keyed(const char *text, const char *key, uint64_t *out, struct vlab_err *err);
 
 /* Memory of the cgroup at dir (a v1 memory-controller folder or a v2
  * folder). */

@@ -40,22 +40,24 @@ int metrics_parse_smaps_rollup(const char *text, struct metrics_smaps *out, stru
 		const char *key;
 		size_t off;
 	} fields[] = {
-		{"Rss", offsetof(struct metrics_smaps, rss)},
-		{"Pss", offsetof(struct metrics_smaps, pss)},
-		{"Pss_Anon", offsetof(struct metrics_smaps, pss_anon)},
-		{"Pss_File", offsetof(struct metrics_smaps, pss_file)},
-		{"Pss_Shmem", offsetof(struct metrics_smaps, pss_shmem)},
-		{"Swap", offsetof(struct metrics_smaps, swap)},
-		{"SwapPss", offsetof(struct metrics_smaps, swap_pss)},
+	    {"Rss", offsetof(struct metrics_smaps, rss)},
+	    {"Pss", offsetof(struct metrics_smaps, pss)},
+	    {"Pss_Anon", offsetof(struct metrics_smaps, pss_anon)},
+	    {"Pss_File", offsetof(struct metrics_smaps, pss_file)},
+	    {"Pss_Shmem", offsetof(struct metrics_smaps, pss_shmem)},
+	    {"Swap", offsetof(struct metrics_smaps, swap)},
+	    {"SwapPss", offsetof(struct metrics_smaps, swap_pss)},
 	};
 	int have_pss = 0, lineno = 0;
 	memset(out, 0, sizeof(*out));
-	for (const char *line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+	for (const char *line = text; line && *line;
+	     line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
 		lineno++;
 		const char *colon = strchr(line, ':');
 		const char *eol = strchr(line, '\n');
 		if (!colon || (eol && colon > eol))
-			continue; /* the header line: "00400000-... ---p 00000000 00:00 0 [rollup]" */
+			continue; /* the header line: "00400000-... ---p 00000000 00:00 0 [rollup]"
+				   */
 		size_t kl = (size_t)(colon - line);
 		for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 			if (strlen(fields[i].key) != kl || strncmp(line, fields[i].key, kl) != 0)
@@ -68,9 +70,13 @@ int metrics_parse_smaps_rollup(const char *text, struct metrics_smaps *out, stru
 			unsigned long long kb = strtoull(p, &end, 10);
 			while (*end == ' ')
 				end++;
-			if (end == p || errno || strncmp(end, "kB", 2) != 0 || kb > (UINT64_MAX >> 10))
-				return vlab_err_set(err, EINVAL, "smaps_rollup line %d: '%.*s' is not "
-						    "a size in kB", lineno, (int)(eol ? eol - line : (long)strlen(line)), line);
+			if (end == p || errno || strncmp(end, "kB", 2) != 0 ||
+			    kb > (UINT64_MAX >> 10))
+				return vlab_err_set(
+				    err, EINVAL,
+				    "smaps_rollup line %d: '%.*s' is not "
+				    "a size in kB",
+				    lineno, (int)(eol ? eol - line : (long)strlen(line)), line);
 			*(uint64_t *)((char *)out + fields[i].off) = (uint64_t)kb << 10;
 			if (!strcmp(fields[i].key, "Pss"))
 				have_pss = 1;
@@ -116,8 +122,7 @@ static void add(struct metrics_smaps *sum, const struct metrics_smaps *s)
 	sum->swap_pss += s->swap_pss;
 }
 
-int metrics_tree_smaps(pid_t root, struct metrics_smaps *sum, size_t *nprocs,
-		       struct vlab_err *err)
+int metrics_tree_smaps(pid_t root, struct metrics_smaps *sum, size_t *nprocs, struct vlab_err *err)
 {
 	memset(sum, 0, sizeof(*sum));
 	if (nprocs)

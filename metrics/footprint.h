@@ -32,7 +32,6 @@ int metrics_read_smaps(pid_t pid, struct metrics_smaps *out, struct vlab_err *er
  * in /proc/<pid>/stat).  Processes that end during the walk are skipped.
  * *nprocs (may be NULL) gets how many were counted.  Fails when root itself
  * cannot be read. */
-int metrics_tree_smaps(pid_t root, struct metrics_smaps *sum, size_t *nprocs,
-		       struct vlab_err *err);
+int metrics_tree_smaps(pid_t root, struct metrics_smaps *sum, size_t *nprocs, struct vlab_err *err);
 
 #endif

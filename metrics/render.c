@@ -25,13 +25,13 @@ int metrics_format_parse(const char *name, enum metrics_format *out, struct vlab
 char *metrics_fmt_value(double v, char *buf, size_t len)
 {
 	double a = fabs(v);
-	int decimals = a >= 1000  ? 0
-		       : a >= 100 ? 1
-		       : a >= 10  ? 2
+	int decimals = a >= 1000	    ? 0
+		       : a >= 100	    ? 1
+		       : a >= 10	    ? 2
 		       : a >= 0.1 || a == 0 ? 3
-		       : a >= 0.01  ? 4
-		       : a >= 0.001 ? 5
-				    : -1;
+		       : a >= 0.01	    ? 4
+		       : a >= 0.001	    ? 5
+					    : -1;
 	if (decimals < 0)
 		snprintf(buf, len, "%.3g", v);
 	else
@@ -183,8 +183,9 @@ static void render_table(FILE *out, const struct metrics_result *res)
 				w[c] = strlen(buf);
 		}
 	}
-	fprintf(out, "vlab bench: median of %u runs (after %u warm-up), min..max below it; "
-		     "xN = the median relative to the host's\n",
+	fprintf(out,
+		"vlab bench: median of %u runs (after %u warm-up), min..max below it; "
+		"xN = the median relative to the host's\n",
 		res->runs, res->warmup);
 	fprintf(out, "machine: %s; %s\n\n", res->machine, res->when);
 	fprintf(out, "%-*s %-7s", (int)labw, "", "");
@@ -194,9 +195,9 @@ static void render_table(FILE *out, const struct metrics_result *res)
 	for (size_t c = 0; c < ncols; c++) {
 		const struct metrics_column *col = &res->cols[c];
 		fprintf(out, "  %-*s", (int)w[c],
-			!col->available                  ? "unavailable"
-			: col->error[0] && !col->nrows   ? "failed"
-							 : col->backend);
+			!col->available		       ? "unavailable"
+			: col->error[0] && !col->nrows ? "failed"
+						       : col->backend);
 	}
 	fprintf(out, "\n");
 	int last_kind = -1;
@@ -209,7 +210,8 @@ static void render_table(FILE *out, const struct metrics_result *res)
 		int any_p99 = 0;
 		fprintf(out, "  %-*s %-7s", (int)labw - 2, ref->label, ref->unit);
 		for (size_t c = 0; c < ncols; c++) {
-			const struct metrics_row *row = metrics_column_find(&res->cols[c], keys[k].key);
+			const struct metrics_row *row =
+			    metrics_column_find(&res->cols[c], keys[k].key);
 			any_p99 |= row && row->s.has_p99;
 			cell_main(res, &res->cols[c], row, buf);
 			fprintf(out, "  %-*s", (int)w[c], buf);
@@ -271,17 +273,17 @@ static json_t *row_json(const struct metrics_result *res, const struct metrics_c
 	json_t *samples = json_array();
 	for (size_t i = 0; i < row->nsamples && i < 64; i++)
 		json_array_append_new(samples, json_real(row->samples[i]));
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s}",
-			 "key", row->key, "kind", metrics_kind_name(row->kind), "label", row->label,
-			 "unit", row->unit, "better",
-			 row->better > 0   ? "higher"
-			 : row->better < 0 ? "lower"
-					   : "neither",
-			 "n", (json_int_t)row->s.n, "min", json_real(row->s.min), "median",
-			 json_real(row->s.median), "max", json_real(row->s.max), "mean",
-			 json_real(row->s.mean), "p99", row->s.has_p99 ? json_real(row->s.p99) : json_null(),
-			 "ratio_to_host", num_or_null(metrics_ratio(res, col, row)), "samples", samples,
-			 "note", row->note);
+	return json_pack(
+	    "{s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s}", "key",
+	    row->key, "kind", metrics_kind_name(row->kind), "label", row->label, "unit", row->unit,
+	    "better",
+	    row->better > 0   ? "higher"
+	    : row->better < 0 ? "lower"
+			      : "neither",
+	    "n", (json_int_t)row->s.n, "min", json_real(row->s.min), "median",
+	    json_real(row->s.median), "max", json_real(row->s.max), "mean", json_real(row->s.mean),
+	    "p99", row->s.has_p99 ? json_real(row->s.p99) : json_null(), "ratio_to_host",
+	    num_or_null(metrics_ratio(res, col, row)), "samples", samples, "note", row->note);
 }
 
 static char *render_json(const struct metrics_result *res, struct vlab_err *err)
@@ -293,17 +295,19 @@ static char *render_json(const struct metrics_result *res, struct vlab_err *err)
 		for (size_t r = 0; r < col->nrows; r++)
 			json_array_append_new(rows, row_json(res, col, &col->rows[r]));
 		json_array_append_new(
-			cols, json_pack("{s:s, s:s, s:b, s:b, s:s, s:s, s:o, s:o}", "engine",
-					col->engine, "title", col->title, "available", col->available,
-					"emulated", col->emulated, "backend", col->backend, "reason",
-					col->reason, "error",
-					col->error[0] ? json_string(col->error) : json_null(), "metrics",
-					rows));
+		    cols,
+		    json_pack("{s:s, s:s, s:b, s:b, s:s, s:s, s:o, s:o}", "engine", col->engine,
+			      "title", col->title, "available", col->available, "emulated",
+			      col->emulated, "backend", col->backend, "reason", col->reason,
+			      "error", col->error[0] ? json_string(col->error) : json_null(),
+			      "metrics", rows));
 	}
 	json_t *doc = json_pack("{s:i, s:s, s:i, s:i, s:s, s:s, s:o}", "vlab_bench", 1, "version",
 				VLAB_VERSION, "runs", (int)res->runs, "warmup", (int)res->warmup,
 				"machine", res->machine, "when", res->when, "engines", cols);
-	char *text = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) : NULL;
+	char *text =
+	    doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10))
+		: NULL;
 	json_decref(doc);
 	if (!text) {
 		vlab_err_set(err, ENOMEM, "benchmark JSON");

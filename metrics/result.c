@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 static const char *const kind_names[METRICS_KINDS] = {
-	"startup", "image", "footprint", "cpu", "mem", "disk", "net", "exits",
+    "startup", "image", "footprint", "cpu", "mem", "disk", "net", "exits",
 };
 
 const char *metrics_kind_name(enum metrics_kind kind)
@@ -23,8 +23,9 @@ int metrics_kinds_parse(const char *list, unsigned *mask, struct vlab_err *err)
 {
 	*mask = 0;
 	if (!list || !*list)
-		return vlab_err_set(err, EINVAL, "no metric named (choose from startup, image, "
-					      "footprint, cpu, mem, disk, net, all)");
+		return vlab_err_set(err, EINVAL,
+				    "no metric named (choose from startup, image, "
+				    "footprint, cpu, mem, disk, net, all)");
 	const char *p = list;
 	while (*p) {
 		size_t l = strcspn(p, ",");
@@ -189,6 +190,6 @@ void metrics_describe_machine(char *buf, size_t len)
 		snprintf(u.release, sizeof(u.release), "?");
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	long mem_mib = (long)(sysconf(_SC_PHYS_PAGES) / 1024 * (sysconf(_SC_PAGESIZE) / 1024) / 1);
-	snprintf(buf, len, "%s, %ld CPU%s, %ld MiB RAM, Linux %s", model, cpus, cpus == 1 ? "" : "s",
-		 mem_mib, u.release);
+	snprintf(buf, len, "%s, %ld CPU%s, %ld MiB RAM, Linux %s", model, cpus,
+		 cpus == 1 ? "" : "s", mem_mib, u.release);
 }

@@ -54,10 +54,10 @@ enum metrics_better {
 
 /* One figure of one engine. */
 struct metrics_row {
-	char key[48];   /* stable name, see above */
+	char key[48]; /* stable name, see above */
 	enum metrics_kind kind;
 	char label[64]; /* for people: "startup (create to READY)" */
-	char unit[16];  /* "ms", "MiB", "MB/s", "Mops/s", "us", "tx/s", "exits/s" */
+	char unit[16];	/* "ms", "MiB", "MB/s", "Mops/s", "us", "tx/s", "exits/s" */
 	enum metrics_better better;
 	struct metrics_summary s;
 	double *samples; /* the summarised samples (warm-up excluded), owned */
@@ -68,11 +68,11 @@ struct metrics_row {
 /* One engine. */
 struct metrics_column {
 	char engine[16]; /* "vm", "container", "unikernel", "host" */
-	char title[40];  /* "vm (emulated)" */
-	int available;   /* the host can run it (else reason says why) */
-	int emulated;    /* runs under software emulation */
+	char title[40];	 /* "vm (emulated)" */
+	int available;	 /* the host can run it (else reason says why) */
+	int emulated;	 /* runs under software emulation */
 	char backend[32];
-	char reason[256]; /* the doctor's words */
+	char reason[256];	  /* the doctor's words */
 	char error[VLAB_ERR_MSG]; /* what went wrong during the run, "" when nothing */
 	struct metrics_row *rows;
 	size_t nrows, cap;
@@ -81,7 +81,7 @@ struct metrics_column {
 struct metrics_result {
 	unsigned runs, warmup; /* per figure */
 	char machine[256];     /* where the numbers come from */
-	char when[32];         /* ISO 8601 UTC */
+	char when[32];	       /* ISO 8601 UTC */
 	struct metrics_column *cols;
 	size_t ncols;
 };

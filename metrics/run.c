@@ -144,8 +144,7 @@ static int engine_has_opt(const char *engine, const char *opt)
 static int make_spec(struct bench *b, unsigned i, struct vlab_spec *spec, struct vlab_err *err)
 {
 	char name[VLAB_NAME_MAX + 1];
-	snprintf(name, sizeof(name), "bench-%d-%s-%u", (int)getpid() % 10000000,
-		 b->col->engine, i);
+	snprintf(name, sizeof(name), "bench-%d-%s-%u", (int)getpid() % 10000000, b->col->engine, i);
 	if (vlab_spec_init(spec, b->col->engine, name, err) < 0)
 		return -1;
 	const struct vlab_spec *t = b->target->spec;
@@ -184,8 +183,8 @@ static void record_phases(struct bench *b, struct vlab_instance *inst, unsigned 
 		snprintf(key, sizeof(key), "startup.%s", name);
 		snprintf(label, sizeof(label), i < n ? "phase: %s" : "phase: last one to READY",
 			 name);
-		struct series *s = series_get(set, key, METRICS_STARTUP, label, "ms",
-					      METRICS_LOWER_BETTER);
+		struct series *s =
+		    series_get(set, key, METRICS_STARTUP, label, "ms", METRICS_LOWER_BETTER);
 		if (s)
 			s->v[slot] = (at > prev ? (double)(at - prev) : 0) / 1e6;
 		prev = at > prev ? at : prev;
@@ -217,7 +216,8 @@ static void record_footprint(struct bench *b, struct vlab_instance *inst, unsign
 	const char *cgdir = vlab_instance_attr(inst, "cgroup.memory");
 	if (cgdir && metrics_cgroup_memory(cgdir, &cg, &err) == 0) {
 		fp->v[slot] = (double)cg.usage / MIB;
-		snprintf(note, note_len, "footprint = cgroup v%d %s (PSS of its %zu processes beside it)",
+		snprintf(note, note_len,
+			 "footprint = cgroup v%d %s (PSS of its %zu processes beside it)",
 			 cg.version, cg.version == 2 ? "memory.current" : "memory.usage_in_bytes",
 			 nprocs);
 	} else {
@@ -281,14 +281,14 @@ static void record_attrs(struct bench *b, struct vlab_instance *inst, unsigned s
 static void bench_engine(struct bench *b)
 {
 	unsigned kinds = b->cfg->kinds;
-	int boots_measured = kinds & ((1u << METRICS_STARTUP) | (1u << METRICS_IMAGE) |
-				      (1u << METRICS_FOOTPRINT));
-	int workloads = kinds & ((1u << METRICS_CPU) | (1u << METRICS_MEM) |
-				 (1u << METRICS_DISK) | (1u << METRICS_NET));
+	int boots_measured =
+	    kinds & ((1u << METRICS_STARTUP) | (1u << METRICS_IMAGE) | (1u << METRICS_FOOTPRINT));
+	int workloads = kinds & ((1u << METRICS_CPU) | (1u << METRICS_MEM) | (1u << METRICS_DISK) |
+				 (1u << METRICS_NET));
 	unsigned nboot = boots_measured ? b->slots : 1;
 	int timeout = b->cfg->ready_timeout_ms ? b->cfg->ready_timeout_ms
-			: b->emulated           ? 300000
-						: 30000;
+		      : b->emulated	       ? 300000
+					       : 30000;
 	struct series_set set = {.slots = b->slots};
 	char note[80] = "";
 	unsigned nwork = 0;
@@ -314,9 +314,9 @@ static void bench_engine(struct bench *b)
 			break;
 		}
 		if (kinds & (1u << METRICS_STARTUP)) {
-			struct series *s = series_get(&set, "startup", METRICS_STARTUP,
-						      "startup: create to READY", "ms",
-						      METRICS_LOWER_BETTER);
+			struct series *s =
+			    series_get(&set, "startup", METRICS_STARTUP, "startup: create to READY",
+				       "ms", METRICS_LOWER_BETTER);
 			if (s)
 				s->v[i] = (double)vlab_instance_startup_ns(inst) / 1e6;
 			record_phases(b, inst, i, &set);
@@ -364,8 +364,9 @@ int metrics_run(const struct metrics_config *cfg_in, struct metrics_result **out
 	else if (!cfg.warmup)
 		cfg.warmup = 1;
 	if (cfg.runs < METRICS_MIN_SAMPLES || cfg.runs > 1000)
-		return vlab_err_set(err, EINVAL, "runs: %u is not in %d-1000 (a single sample is not "
-						 "a figure)",
+		return vlab_err_set(err, EINVAL,
+				    "runs: %u is not in %d-1000 (a single sample is not "
+				    "a figure)",
 				    cfg.runs, METRICS_MIN_SAMPLES);
 	if (cfg.warmup > 100)
 		return vlab_err_set(err, EINVAL, "warm-up: %u is more than 100", cfg.warmup);
@@ -402,9 +403,13 @@ int metrics_run(const struct metrics_config *cfg_in, struct metrics_result **out
 		snprintf(col->backend, sizeof(col->backend), "%s", av.backend);
 		snprintf(col->reason, sizeof(col->reason), "%s", av.reason);
 		struct bench b = {
-			.cfg = &cfg, .target = t, .col = col, .runs = cfg.runs,
-			.warmup = cfg.warmup, .slots = cfg.runs + cfg.warmup,
-			.emulated = !strncmp(av.backend, "tcg", 3),
+		    .cfg = &cfg,
+		    .target = t,
+		    .col = col,
+		    .runs = cfg.runs,
+		    .warmup = cfg.warmup,
+		    .slots = cfg.runs + cfg.warmup,
+		    .emulated = !strncmp(av.backend, "tcg", 3),
 		};
 		if (!col->available || (cfg.cancel && *cfg.cancel))
 			continue;
@@ -415,8 +420,10 @@ int metrics_run(const struct metrics_config *cfg_in, struct metrics_result **out
 			b.net_mode = BENCH_NET_LOOPBACK;
 		} else if (!engine_has_opt(t->engine, "net.ns")) {
 			struct vlab_err e;
-			vlab_err_set(&e, 0, "the %s engine does not join the lab network yet "
-					    "(no VLAB_LABNET_OPTS)", t->engine);
+			vlab_err_set(&e, 0,
+				     "the %s engine does not join the lab network yet "
+				     "(no VLAB_LABNET_OPTS)",
+				     t->engine);
 			bench_fail(&b, "net", &e);
 			b.net_mode = BENCH_NET_NONE;
 		} else {

@@ -34,26 +34,26 @@ struct metrics_target {
 
 /* Workload sizes; 0 takes the default (in brackets). */
 struct metrics_sizes {
-	uint64_t cpu_sieve;      /* integers sieved [2M] */
-	uint32_t cpu_matrix;     /* matrix dimension [the agent's default for the sieve] */
-	uint64_t mem_bytes;      /* per STREAM array [16M] */
-	uint32_t mem_reps;       /* STREAM repetitions, the best one counts [5] */
-	uint64_t disk_bytes;     /* written then read back [32M] */
-	uint64_t disk_block;     /* per write/read [1M] */
-	uint32_t net_count;      /* round trips per run [1000] */
-	uint32_t net_payload;    /* datagram bytes [64] */
+	uint64_t cpu_sieve;   /* integers sieved [2M] */
+	uint32_t cpu_matrix;  /* matrix dimension [the agent's default for the sieve] */
+	uint64_t mem_bytes;   /* per STREAM array [16M] */
+	uint32_t mem_reps;    /* STREAM repetitions, the best one counts [5] */
+	uint64_t disk_bytes;  /* written then read back [32M] */
+	uint64_t disk_block;  /* per write/read [1M] */
+	uint32_t net_count;   /* round trips per run [1000] */
+	uint32_t net_payload; /* datagram bytes [64] */
 };
 
 /* Progress: engine, what it is doing ("startup", "cpu", ...), and how far
  * (done of total steps of this engine).  Called from metrics_run's thread. */
-typedef void (*metrics_progress_fn)(void *arg, const char *engine, const char *step,
-				    unsigned done, unsigned total);
+typedef void (*metrics_progress_fn)(void *arg, const char *engine, const char *step, unsigned done,
+				    unsigned total);
 
 struct metrics_config {
 	const struct metrics_target *targets;
 	size_t ntargets;
-	unsigned kinds;  /* 1 << enum metrics_kind; 0: all seven */
-	unsigned runs;   /* measured runs per figure, >= METRICS_MIN_SAMPLES [5] */
+	unsigned kinds;	 /* 1 << enum metrics_kind; 0: all seven */
+	unsigned runs;	 /* measured runs per figure, >= METRICS_MIN_SAMPLES [5] */
 	unsigned warmup; /* runs discarded before them [1]; give METRICS_NO_WARMUP for none */
 	struct metrics_sizes sizes;
 	int ready_timeout_ms; /* per boot; 0: 30 s, 300 s for an emulated VM */

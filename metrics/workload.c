@@ -24,22 +24,21 @@ struct field {
 };
 
 static const struct field cpu_fields[] = {
-	{"int_ops_per_s", "cpu.int", "integer: sieve", "Mops/s", 1e-6, METRICS_HIGHER_BETTER},
-	{"fp_ops_per_s", "cpu.fp", "floating point: matmul", "MFLOP/s", 1e-6,
-	 METRICS_HIGHER_BETTER},
-	{"time_ns", "cpu.time", "time for both kernels", "ms", 1e-6, METRICS_LOWER_BETTER},
+    {"int_ops_per_s", "cpu.int", "integer: sieve", "Mops/s", 1e-6, METRICS_HIGHER_BETTER},
+    {"fp_ops_per_s", "cpu.fp", "floating point: matmul", "MFLOP/s", 1e-6, METRICS_HIGHER_BETTER},
+    {"time_ns", "cpu.time", "time for both kernels", "ms", 1e-6, METRICS_LOWER_BETTER},
 };
 
 static const struct field mem_fields[] = {
-	{"copy_mbps", "mem.copy", "STREAM copy", "MB/s", 1, METRICS_HIGHER_BETTER},
-	{"scale_mbps", "mem.scale", "STREAM scale", "MB/s", 1, METRICS_HIGHER_BETTER},
-	{"add_mbps", "mem.add", "STREAM add", "MB/s", 1, METRICS_HIGHER_BETTER},
-	{"triad_mbps", "mem.triad", "STREAM triad", "MB/s", 1, METRICS_HIGHER_BETTER},
+    {"copy_mbps", "mem.copy", "STREAM copy", "MB/s", 1, METRICS_HIGHER_BETTER},
+    {"scale_mbps", "mem.scale", "STREAM scale", "MB/s", 1, METRICS_HIGHER_BETTER},
+    {"add_mbps", "mem.add", "STREAM add", "MB/s", 1, METRICS_HIGHER_BETTER},
+    {"triad_mbps", "mem.triad", "STREAM triad", "MB/s", 1, METRICS_HIGHER_BETTER},
 };
 
 static const struct field disk_fields[] = {
-	{"write_mbps", "disk.write", "sequential write + fsync", "MB/s", 1, METRICS_HIGHER_BETTER},
-	{"read_mbps", "disk.read", "sequential read", "MB/s", 1, METRICS_HIGHER_BETTER},
+    {"write_mbps", "disk.write", "sequential write + fsync", "MB/s", 1, METRICS_HIGHER_BETTER},
+    {"read_mbps", "disk.read", "sequential read", "MB/s", 1, METRICS_HIGHER_BETTER},
 };
 
 #define NFIELDS(f) (sizeof(f) / sizeof((f)[0]))
@@ -119,13 +118,14 @@ static void run_verb(struct bench *b, struct vlab_instance *inst, struct series_
 		for (size_t i = 0; i < nf; i++) {
 			double v;
 			if (vlab_proto_f64(&r.msg, f[i].resp, &v) != VLAB_PROTO_FOUND) {
-				vlab_err_set(&err, EPROTO, "the answer has no number %s", f[i].resp);
+				vlab_err_set(&err, EPROTO, "the answer has no number %s",
+					     f[i].resp);
 				bench_fail(b, workload, &err);
 				vlab_agent_reply_free(&r);
 				return;
 			}
-			struct series *s = series_get(set, f[i].key, METRICS_CPU, f[i].label, f[i].unit,
-						      f[i].better);
+			struct series *s = series_get(set, f[i].key, METRICS_CPU, f[i].label,
+						      f[i].unit, f[i].better);
 			if (s)
 				s->v[slot] = v * f[i].scale;
 		}
@@ -162,13 +162,14 @@ static void run_net(struct bench *b, struct vlab_instance *inst, struct series_s
 		snprintf(host, sizeof(host), "127.0.0.1");
 	}
 	uint32_t payload = z->net_payload ? z->net_payload : 64;
-	snprintf(req, sizeof(req), "net-echo op=start port=0 size=%u", payload < 2048 ? 2048 : payload);
+	snprintf(req, sizeof(req), "net-echo op=start port=0 size=%u",
+		 payload < 2048 ? 2048 : payload);
 	if (vlab_agent_call(inst, req, b->request_timeout_ms, &r, &err) < 0) {
 		bench_fail(b, "net", &err);
 		return;
 	}
-	int have_port = vlab_proto_u64(&r.msg, "port", &port) == VLAB_PROTO_FOUND && port > 0 &&
-			port < 65536;
+	int have_port =
+	    vlab_proto_u64(&r.msg, "port", &port) == VLAB_PROTO_FOUND && port > 0 && port < 65536;
 	vlab_agent_reply_free(&r);
 	if (!have_port) {
 		vlab_err_set(&err, EPROTO, "net-echo op=start answered without a port");
@@ -178,16 +179,20 @@ static void run_net(struct bench *b, struct vlab_instance *inst, struct series_s
 	for (unsigned slot = 0; slot < b->slots; slot++) {
 		struct snap before, after;
 		struct echo_call c = {
-			.opts = {.host = host, .port = (uint16_t)port,
-				 .count = z->net_count ? z->net_count : 1000, .warmup = 10,
-				 .payload_bytes = payload, .timeout_ms = b->emulated ? 5000 : 1000},
+		    .opts = {.host = host,
+			     .port = (uint16_t)port,
+			     .count = z->net_count ? z->net_count : 1000,
+			     .warmup = 10,
+			     .payload_bytes = payload,
+			     .timeout_ms = b->emulated ? 5000 : 1000},
 		};
 		if (bench_progress(b, "net") < 0)
 			break;
 		take(inst, &before);
 		uint64_t t0 = vlab_now_ns();
-		int rc = b->net_mode == BENCH_NET_LAB ? vlab_labnet_call(b->net, echo_in_ns, &c, &err)
-						      : echo_in_ns(&c);
+		int rc = b->net_mode == BENCH_NET_LAB
+			     ? vlab_labnet_call(b->net, echo_in_ns, &c, &err)
+			     : echo_in_ns(&c);
 		uint64_t t1 = vlab_now_ns();
 		take(inst, &after);
 		if (rc < 0) {
@@ -196,11 +201,11 @@ static void run_net(struct bench *b, struct vlab_instance *inst, struct series_s
 		}
 		struct series *rtt = series_get(set, "net.rtt", METRICS_NET, "UDP echo RTT, median",
 						"us", METRICS_LOWER_BETTER);
-		struct series *p99 = series_get(set, "net.rtt.p99", METRICS_NET, "UDP echo RTT, p99",
-						"us", METRICS_LOWER_BETTER);
-		struct series *tps = series_get(set, "net.tps", METRICS_NET,
-						"request/response transactions", "tx/s",
-						METRICS_HIGHER_BETTER);
+		struct series *p99 = series_get(set, "net.rtt.p99", METRICS_NET,
+						"UDP echo RTT, p99", "us", METRICS_LOWER_BETTER);
+		struct series *tps =
+		    series_get(set, "net.tps", METRICS_NET, "request/response transactions", "tx/s",
+			       METRICS_HIGHER_BETTER);
 		if (rtt)
 			rtt->v[slot] = (double)c.res.rtt_median_ns / 1e3;
 		if (p99)
@@ -252,8 +257,8 @@ void bench_workloads(struct bench *b, struct vlab_instance *inst)
 	bench_add_series(b, &set);
 	series_free(&set);
 	const char *how = b->net_mode == BENCH_NET_LAB
-				  ? "from 10.77.0.1 over the lab network's bridge"
-				  : "over the host's loopback (no virtual network in the way)";
+			      ? "from 10.77.0.1 over the lab network's bridge"
+			      : "over the host's loopback (no virtual network in the way)";
 	for (size_t r = 0; r < b->col->nrows; r++)
 		if (!strcmp(b->col->rows[r].key, "net.rtt"))
 			snprintf(b->col->rows[r].note, sizeof(b->col->rows[r].note), "%s", how);

@@ -28,3 +28,10 @@ $(CT_TEST_ROOTFS)/.stamp: $(CT_PROBE) mk/container.mk
 	touch $@
 
 TEST_DEPS += $(CT_TEST_ROOTFS)/.stamp
+
+# The start-up benchmark (bench/container.sh runs it).
+$(O)/bench/bench_container: bench/bench_container.c $(O)/libvlab.a $(O)/flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(VLAB_CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libvlab.a $(VLAB_LDLIBS)
+
+BENCH_TARGETS += $(O)/bench/bench_container

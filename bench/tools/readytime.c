@@ -43,8 +43,7 @@ static int cmp(const void *a, const void *b)
 }
 
 /* One run: the time to READY in ms, or -1. */
-static double one_run(char **argv, const char *prefix, int notify_fd, int kill_after,
-		      int timeout_s)
+static double one_run(char **argv, const char *prefix, int notify_fd, int kill_after, int timeout_s)
 {
 	int out[2];
 	if (pipe2(out, O_CLOEXEC) < 0)

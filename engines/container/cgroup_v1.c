@@ -72,14 +72,81 @@ static int v1_create(struct ct_cgroup *cg, const struct ct_limits *lim, struct v
 	return 0;
 }
 
+/* Moving another process takes the kernel's threadgroup lock, whose
+ * write side waits for an RCU grace period: milliseconds per hierarchy on a
+ * busy machine.  A single-threaded process moving itself ("0" into tasks)
+ * skips that lock. */
 static int v1_attach(struct ct_cgroup *cg, pid_t pid, struct vlab_err *err)
 {
 	char buf[32];
 	snprintf(buf, sizeof(buf), "%d", (int)pid);
 	for (int c = 0; c < CT_CG_NCTL; c++)
-		if (cg->created[c] && ct_cg_write(cg->dir[c], "cgroup.procs", buf, err) < 0)
+		if (cg->created[c] &&
+		    ct_cg_write(cg->dir[c], pid ? "cgroup.procs" : "tasks", buf, err) < 0)
 			return -1;
 	return 0;
+}
+
+static int v1_self_fds(struct ct_cgroup *cg, int fds[CT_CG_NCTL], struct vlab_err *err)
+{
+	int n = 0;
+	for (int c = 0; c < CT_CG_NCTL; c++) {
+		if (!cg->created[c])
+			continue;
+		char p[VLAB_PATH_MAX + 16];
+		snprintf(p, sizeof(p), "%s/tasks", cg->dir[c]);
+		fds[n] = open(p, O_WRONLY | O_CLOEXEC);
+		if (fds[n] < 0) {
+			int e = errno;
+			while (n > 0)
+				close(fds[--n]);
+			return vlab_err_set(err, e, "open %s", p);
+		}
+		n++;
+	}
+	return n;
+}
+
+/* The cpu hierarchy is where the scheduler sees a container as one entity
+ * (as Docker's do).  The runtime steps into it for the clone, so that the
+ * init is born there: a fresh scheduling entity gets its first turn at
+ * once, where a task of the runtime's own group would wait, on a busy
+ * machine, for the CPU time the runtime has just used to be paid back. */
+static int v1_sched_enter(struct ct_cgroup *cg, struct vlab_err *err)
+{
+	if (!cg->created[CT_CG_CPU] && !cg->dir[CT_CG_CPU][0])
+		return 0;
+	/* where we are now: "N:cpu[,...]:/path" in /proc/self/cgroup */
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	char line[VLAB_PATH_MAX];
+	cg->orig_cpu[0] = '\0';
+	while (f && fgets(line, sizeof(line), f)) {
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2)
+			continue;
+		*c2 = '\0';
+		char list[300];
+		snprintf(list, sizeof(list), ",%s,", c1 + 1);
+		if (strstr(list, ",cpu,")) {
+			c2[1 + strcspn(c2 + 1, "\n")] = '\0';
+			snprintf(cg->orig_cpu, sizeof(cg->orig_cpu), "%s%s", cg->mnt[CT_CG_CPU], c2 + 1);
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	if (!cg->orig_cpu[0])
+		return 0; /* not in a cpu hierarchy we can find: skip it */
+	return ct_cg_write(cg->dir[CT_CG_CPU], "tasks", "0", err);
+}
+
+static int v1_sched_leave(struct ct_cgroup *cg, struct vlab_err *err)
+{
+	if (!cg->orig_cpu[0])
+		return 0;
+	int r = ct_cg_write(cg->orig_cpu, "tasks", "0", err);
+	cg->orig_cpu[0] = '\0';
+	return r;
 }
 
 static int v1_usage(struct ct_cgroup *cg, struct ct_usage *u, struct vlab_err *err)
@@ -163,6 +230,9 @@ const struct ct_cgroup_ops ct_cgroup_v1_ops = {
 	.backend = "cgroup-v1",
 	.create = v1_create,
 	.attach = v1_attach,
+	.self_fds = v1_self_fds,
+	.sched_enter = v1_sched_enter,
+	.sched_leave = v1_sched_leave,
 	.usage = v1_usage,
 	.watch_oom = v1_watch_oom,
 	.ack_oom = v1_ack_oom,

@@ -99,6 +99,22 @@ static int v2_attach(struct ct_cgroup *cg, pid_t pid, struct vlab_err *err)
 	return ct_cg_write(cg->dir[0], "cgroup.procs", buf, err);
 }
 
+static int v2_self_fds(struct ct_cgroup *cg, int fds[CT_CG_NCTL], struct vlab_err *err)
+{
+	(void)cg;
+	(void)fds;
+	(void)err;
+	return 0;
+}
+
+/* v2 needs no step: clone3 puts the init in its cgroup (CLONE_INTO_CGROUP). */
+static int v2_sched_noop(struct ct_cgroup *cg, struct vlab_err *err)
+{
+	(void)cg;
+	(void)err;
+	return 0;
+}
+
 static int v2_usage(struct ct_cgroup *cg, struct ct_usage *u, struct vlab_err *err)
 {
 	const char *d = cg->dir[0];
@@ -170,6 +186,9 @@ const struct ct_cgroup_ops ct_cgroup_v2_ops = {
 	.backend = "cgroup-v2",
 	.create = v2_create,
 	.attach = v2_attach,
+	.self_fds = v2_self_fds,
+	.sched_enter = v2_sched_noop,
+	.sched_leave = v2_sched_noop,
 	.usage = v2_usage,
 	.watch_oom = v2_watch_oom,
 	.ack_oom = v2_ack_oom,

@@ -2,20 +2,33 @@
  * namespaces, and the setup conversation with the runtime.
  *
  * clone3() makes the init in new pid, mount, uts, ipc and net namespaces
- * (and a user namespace in rootless mode), returning a pidfd.  The cgroup
- * namespace comes later, once the runtime has moved the init into its
- * cgroup, so that the container sees that cgroup as its root.  The two
- * sides talk over a SOCK_SEQPACKET pair (one message each way per step):
+ * (and a user namespace in rootless mode), returning a pidfd; on cgroup v2
+ * directly inside its cgroup (CLONE_INTO_CGROUP), on v1 it moves itself
+ * in.  The cgroup namespace comes after that, so that the container sees
+ * its own cgroup as its root.  The two sides talk over a SOCK_SEQPACKET
+ * pair:
  *
  *   runtime                          init
- *   clone ----------------------->   mount namespace private, overlay,
- *   uid/gid maps (user namespace)    /proc /dev /sys, pivot_root,
- *   cgroup: create, attach           hostname, loopback
- *   seccomp filter: compile
- *   GO + filter ------------------>  cgroup namespace, capabilities,
- *                                    no_new_privs, seccomp
- *        <-------------------------- seccomp listener (SCM_RIGHTS)
- *        <-------------------------- error, or end of file at exec */
+ *   cgroups made, filter compiled,
+ *   exec socket, attributes sent
+ *   clone ----------------------->   moves itself into its cgroups (v1)
+ *   (user namespace: uid/gid maps,
+ *   GO --------------------------->  then it goes on)
+ *   (net=on: a veth, eth0 inside,
+ *   GO --------------------------->  awaited before the program starts)
+ *   waits                            mount namespace private, overlay,
+ *                                    /proc /dev /sys, pivot_root,
+ *                                    hostname, loopback, cgroup namespace,
+ *                                    capabilities, no_new_privs, seccomp,
+ *                                    starts the program (its events and
+ *                                    its init_pid attribute go out then)
+ *        <-------------------------- seccomp listener (SCM_RIGHTS) or none
+ *        <-------------------------- error, or end of file at exec
+ *
+ * Everything the init needs is ready before the clone and inherited with
+ * its memory.  Nobody wakes up while the init works: on a busy machine,
+ * every other process that wakes (the runtime, the front end reading
+ * events) delays the init by a scheduler round. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -168,41 +181,18 @@ int ct_write_idmaps(const struct ct_runtime *rt, struct vlab_err *err)
 	return write_file(path, map, err);
 }
 
-int ct_msg_send_go(int fd, const struct ct_seccomp *sc, struct vlab_err *err)
+/* Waits for the runtime's GO; anything else ends the init. */
+static int wait_go(int fd, struct vlab_err *err)
 {
-	char head[2] = {CT_MSG_GO, sc->notify ? '1' : '0'};
-	struct iovec iov[2] = {
-		{.iov_base = head, .iov_len = 2},
-		{.iov_base = sc->bpf, .iov_len = sc->bpf ? sc->bpf_len * CT_BPF_INSN : 0},
-	};
-	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
-	ssize_t n;
-	do
-		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return vlab_err_set(err, errno, "send GO to the container's init");
-	return 0;
-}
-
-/* Waits for the runtime's GO, which carries the compiled seccomp filter
- * (into buf); anything else ends the init. */
-static int wait_go(int fd, char *buf, size_t cap, struct ct_seccomp *sc, struct vlab_err *err)
-{
-	ssize_t n;
-	do
-		n = recv(fd, buf, cap, MSG_TRUNC);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return vlab_err_set(err, errno, "wait for the runtime");
-	if (n == 0)
+	char text[VLAB_ERR_MSG];
+	int t = ct_msg_recv(fd, text, sizeof(text), NULL, -1, err);
+	if (t == CT_MSG_GO)
+		return 0;
+	if (t == 0)
 		return vlab_err_set(err, EPIPE, "the runtime went away during setup");
-	if ((size_t)n > cap || n < 2 || buf[0] != CT_MSG_GO || (n - 2) % CT_BPF_INSN)
-		return vlab_err_set(err, EPROTO, "unexpected setup message");
-	sc->notify = buf[1] == '1';
-	sc->bpf = n > 2 ? buf + 2 : NULL;
-	sc->bpf_len = (size_t)(n - 2) / CT_BPF_INSN;
-	return 0;
+	if (t > 0)
+		return vlab_err_set(err, EPROTO, "unexpected setup message '%c'", t);
+	return -1;
 }
 
 /* The init, in its new namespaces.  Never returns. */
@@ -212,17 +202,32 @@ static void child_main(struct ct_runtime *rt, int fd)
 	struct vlab_err err = {0};
 	const struct ct_config *cfg = &rt->cfg;
 	struct vlab_child *child = rt->child;
-	static char go[2 + CT_BPF_MAX * CT_BPF_INSN];
-	struct ct_seccomp sc = {0};
 
 	/* Dies with the runtime; the race before this line is caught by the
 	 * setup socket (end of file). */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* The runtime's held events are ours now (see runtime.c); they and
+	 * ours go out in one write just before the program's exec, so the
+	 * attributes are there before READY can be.  First: the init runs. */
+	vlab_child_phase(child, "clone");
+	ct_publish_start(rt);
+	/* The host's /proc is still ours: it names our pid out there. */
+	char self[32] = "";
+	if (readlink("/proc/self", self, sizeof(self) - 1) > 0)
+		vlab_child_attr(child, "init_pid", "%s", self);
+	/* Into the cgroups first (v1): a process moving itself is cheap. */
+	for (int i = 0; i < rt->ncg_self_fds; i++) {
+		if (write(rt->cg_self_fds[i], "0", 1) != 1) {
+			vlab_err_set(&err, errno, "move into the container's cgroup");
+			goto fail;
+		}
+		close(rt->cg_self_fds[i]);
+	}
 	ct_init_rename();
 	if (cfg->userns) {
 		/* (Dumpable until then: the runtime writes our
 		 * /proc/PID/uid_map, root's when we are not dumpable.) */
-		if (wait_go(fd, go, sizeof(go), &sc, &err) < 0)
+		if (wait_go(fd, &err) < 0)
 			goto fail;
 		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
 			vlab_err_set(&err, errno, "become root in the user namespace");
@@ -240,8 +245,6 @@ static void child_main(struct ct_runtime *rt, int fd)
 	if (ct_net_loopback(&err) < 0)
 		goto fail;
 	vlab_child_phase(child, "mounts");
-	if (!cfg->userns && wait_go(fd, go, sizeof(go), &sc, &err) < 0)
-		goto fail;
 	if (unshare(CLONE_NEWCGROUP) < 0) {
 		vlab_err_set(&err, errno, "new cgroup namespace");
 		goto fail;
@@ -254,17 +257,17 @@ static void child_main(struct ct_runtime *rt, int fd)
 		vlab_err_set(&err, errno, "set no_new_privs");
 		goto fail;
 	}
+	int lfd = -2;
 	if (cfg->seccomp) {
-		int lfd = ct_seccomp_load(&sc, &err);
+		lfd = ct_seccomp_load(&rt->sc, &err);
 		if (lfd == -1)
 			goto fail;
-		if (ct_msg_send(fd, lfd >= 0 ? CT_MSG_FD : CT_MSG_NOFD, "", lfd, &err) < 0)
-			goto fail;
-		if (lfd >= 0)
-			close(lfd);
 		vlab_child_phase(child, "seccomp");
 	}
-	ct_init_run(cfg->argv, child->control_fd, child->console_fd, fd, child);
+	/* net=on: the runtime plugs eth0 in meanwhile; the program finds it. */
+	if (cfg->net && wait_go(fd, &err) < 0)
+		goto fail;
+	ct_init_run(cfg->argv, child->control_fd, child->console_fd, fd, lfd, child);
 fail:
 	ct_msg_error(fd, &err);
 	_exit(127);
@@ -272,6 +275,9 @@ fail:
 
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
+#endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
 #endif
 
 int ct_clone_init(struct ct_runtime *rt, struct vlab_err *err)
@@ -288,7 +294,17 @@ int ct_clone_init(struct ct_runtime *rt, struct vlab_err *err)
 		.pidfd = (uint64_t)(uintptr_t)&pidfd,
 		.exit_signal = SIGCHLD,
 	};
+	/* cgroup v2: born in its cgroup, no migration afterwards. */
+	if (rt->cg_clone_fd >= 0) {
+		ca.flags |= CLONE_INTO_CGROUP;
+		ca.cgroup = (uint64_t)rt->cg_clone_fd;
+	}
 	long pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	rt->cg_in = pid >= 0 && rt->cg_clone_fd >= 0;
+	if (pid < 0 && rt->cg_clone_fd >= 0 && errno != ENOSYS) {
+		ca.flags &= ~(uint64_t)CLONE_INTO_CGROUP; /* then the runtime moves it */
+		pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	}
 	if (pid < 0 && errno == ENOSYS) {
 		pid = syscall(SYS_clone, (unsigned long)flags | SIGCHLD, 0, 0, 0, 0);
 		if (pid > 0)

@@ -41,8 +41,8 @@ const struct vlab_opt_desc ct_opts[] = {
 	 .help = "capabilities to keep besides the default set (e.g. net_admin)"},
 	{.name = "cap.drop", .type = VLAB_OPT_STRING, .def = "",
 	 .help = "capabilities to drop from the default set (e.g. net_raw), or all"},
-	{.name = "net", .type = VLAB_OPT_BOOL, .def = "off",
-	 .help = "attach to the lab network (a veth); otherwise loopback only"},
+	/* net=on: a veth into the lab network; otherwise loopback only. */
+	VLAB_LABNET_OPTS,
 	{.name = "stop_grace", .type = VLAB_OPT_DURATION, .def = "1s",
 	 .help = "on stop, time between SIGTERM and SIGKILL"},
 	{0},
@@ -222,7 +222,6 @@ int ct_config_parse(const struct vlab_spec *spec, struct ct_config *cfg, struct 
 	    vlab_spec_uint(spec, o, "pids", &cfg->pids, err) < 0 ||
 	    vlab_spec_uint(spec, o, "cpu", &cfg->cpu, err) < 0 ||
 	    vlab_spec_bool(spec, o, "seccomp", &cfg->seccomp, err) < 0 ||
-	    vlab_spec_bool(spec, o, "net", &cfg->net, err) < 0 ||
 	    vlab_spec_bool(spec, o, "userns", &b, err) < 0 ||
 	    vlab_spec_duration(spec, o, "stop_grace", &cfg->grace_ns, err) < 0)
 		return vlab_err_prefix(err, "container");
@@ -233,6 +232,12 @@ int ct_config_parse(const struct vlab_spec *spec, struct ct_config *cfg, struct 
 	cfg->host_gid = getegid();
 	cfg->rootless = cfg->host_uid != 0;
 	cfg->userns = b || cfg->rootless;
+	if (vlab_labnet_cfg_from_spec(spec, &cfg->labnet, err) < 0)
+		return vlab_err_prefix(err, "container");
+	cfg->net = cfg->labnet.on;
+	if (cfg->net && cfg->rootless)
+		return vlab_err_set(err, EPERM, "container: net=on needs root (the lab network is "
+					       "a namespace of the host's)");
 	if (cfg->userns && !cfg->rootless)
 		cfg->map_base = sub_base("/etc/subuid");
 	if (ct_syscall_list(vlab_spec_get(spec, "seccomp.deny"), cfg->deny, CT_MAX_SYSCALLS,

@@ -18,6 +18,7 @@
 #include "core/err.h"
 #include "core/paths.h"
 #include "engines/engine.h"
+#include "engines/labnet/labnet.h"
 
 #define CT_MAX_SYSCALLS 64 /* lab rules per list (seccomp.deny, seccomp.allow) */
 #define CT_ARGV_MAX 64
@@ -36,7 +37,8 @@ struct ct_config {
 	int userns;      /* a user namespace (forced when not root) */
 	int rootless;    /* not root: user namespace, no cgroups */
 	int seccomp;     /* apply the seccomp profile */
-	int net;         /* attach to the lab network */
+	int net;         /* attach to the lab network (labnet.on) */
+	struct vlab_labnet_cfg labnet; /* its address there, from the spec */
 	uint64_t grace_ns; /* stop: SIGTERM, then SIGKILL after this long */
 	uint64_t cap_add, cap_drop; /* capability bit masks */
 	int deny[CT_MAX_SYSCALLS], ndeny;   /* lab rules: syscall numbers (native) */
@@ -92,8 +94,17 @@ struct ct_cgroup_ops {
 	const char *backend; /* "cgroup-v1", "cgroup-v2" */
 	/* Makes the container's cgroup(s) and writes the limits. */
 	int (*create)(struct ct_cgroup *cg, const struct ct_limits *lim, struct vlab_err *err);
-	/* Moves pid in. */
+	/* Moves pid in; pid 0: the calling (single-threaded) process, which
+	 * on v1 is the cheap way (see ct_cg_self_fds). */
 	int (*attach)(struct ct_cgroup *cg, pid_t pid, struct vlab_err *err);
+	/* Descriptors through which a process moves itself in by writing
+	 * "0" (v1: each hierarchy's tasks file); returns how many (v2: 0,
+	 * clone3 puts the init in with CLONE_INTO_CGROUP instead). */
+	int (*self_fds)(struct ct_cgroup *cg, int fds[CT_CG_NCTL], struct vlab_err *err);
+	/* The calling process steps into the container's cpu cgroup for the
+	 * clone and back out after it (v1; v2: nothing, see cgroup_v1.c). */
+	int (*sched_enter)(struct ct_cgroup *cg, struct vlab_err *err);
+	int (*sched_leave)(struct ct_cgroup *cg, struct vlab_err *err);
 	int (*usage)(struct ct_cgroup *cg, struct ct_usage *u, struct vlab_err *err);
 	/* A descriptor that becomes readable when an OOM event happens; the
 	 * caller drains it with ack_oom().  -1 with err when unsupported. */
@@ -115,6 +126,7 @@ struct ct_cgroup {
 	char mnt[CT_CG_NCTL][VLAB_PATH_MAX];
 	char dir[CT_CG_NCTL][VLAB_PATH_MAX]; /* the container's cgroup, per controller */
 	int created[CT_CG_NCTL];
+	char orig_cpu[VLAB_PATH_MAX]; /* v1: the runtime's cpu cgroup during sched_enter */
 	int oom_fd;     /* eventfd (v1) or inotify (v2) */
 	int oom_ctl_fd; /* v1: memory.oom_control, held for the eventfd */
 };
@@ -187,7 +199,7 @@ struct ct_layer {
 	char dir[VLAB_PATH_MAX];   /* <runtime dir>/ct/<tag> */
 	char upper[VLAB_PATH_MAX]; /* the container layer */
 	char work[VLAB_PATH_MAX];
-	char merged[VLAB_PATH_MAX];
+	char merged[VLAB_PATH_MAX]; /* where the overlay is mounted: dir itself */
 };
 
 /* Refuses an image whose /proc, /dev, /sys or /dev/null is a symlink or
@@ -211,6 +223,9 @@ int ct_procdev_setup(const char *root, int rootless, struct vlab_err *err);
 
 /* In the container's net namespace: loopback up. */
 int ct_net_loopback(struct vlab_err *err);
+/* In the runtime, with net=on: a veth pair from the lab network's bridge to
+ * eth0 in the namespace of the init (pid), with the instance's address. */
+int ct_net_attach(const struct ct_config *cfg, pid_t init_pid, struct vlab_err *err);
 
 /* ---- the container's init (init.c) ---- */
 
@@ -220,11 +235,13 @@ extern const char *const ct_container_env[];
 /* Names the init "vlab-init" (its comm and command line). */
 void ct_init_rename(void);
 /* Runs as the container's pid 1 after setup: starts argv as pid 2 with
- * stdin/stdout on control_fd and stderr on console_fd, forwards signals to
- * it, reaps orphans, exits with its status.  sync_fd gets an error line if
- * the exec fails and is closed by the exec otherwise.  Never returns. */
+ * stdin/stdout on control_fd and stderr on console_fd, then hands the
+ * seccomp listener (-2: none) to the runtime on sync_fd, forwards signals
+ * to the program, reaps orphans, exits with its status.  sync_fd gets an
+ * error line if the exec fails and is closed by the exec otherwise.
+ * Never returns. */
 void ct_init_run(char *const argv[], int control_fd, int console_fd, int sync_fd,
-		 struct vlab_child *child) __attribute__((noreturn));
+		 int listener, struct vlab_child *child) __attribute__((noreturn));
 
 /* ---- the runtime (runtime.c, clone.c, exec.c) ---- */
 
@@ -238,6 +255,10 @@ struct ct_runtime {
 	char tag[128];
 	pid_t init_pid;
 	int init_pidfd;
+	int cg_clone_fd; /* v2: the cgroup folder for CLONE_INTO_CGROUP, else -1 */
+	int cg_in;       /* the init was born in its cgroup */
+	int cg_self_fds[CT_CG_NCTL]; /* v1: tasks files the init writes "0" into */
+	int ncg_self_fds;
 	int sync_fd; /* runtime side of the setup socket */
 	int exec_fd; /* listening socket for exec requests */
 	char exec_path[VLAB_PATH_MAX];
@@ -246,6 +267,8 @@ struct ct_runtime {
 /* The engine's serve(): the whole life of one container. */
 int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab_err *err);
 
+/* The attributes known when the container starts (sent by the init). */
+void ct_publish_start(const struct ct_runtime *rt);
 /* Clones the container's init (new namespaces) which runs ct_child_main;
  * returns in the runtime with rt->init_pid and rt->sync_fd set. */
 int ct_clone_init(struct ct_runtime *rt, struct vlab_err *err);
@@ -254,13 +277,11 @@ int ct_write_idmaps(const struct ct_runtime *rt, struct vlab_err *err);
 
 /* Messages on the setup socket (SOCK_SEQPACKET): one byte type, text. */
 enum {
-	CT_MSG_GO = 'g',    /* runtime -> init: ids mapped, cgroups joined */
+	CT_MSG_GO = 'g',    /* runtime -> init: ids mapped, attributes published */
 	CT_MSG_FD = 'f',    /* init -> runtime: seccomp listener (SCM_RIGHTS) */
 	CT_MSG_NOFD = 'n',  /* init -> runtime: no listener (plain EPERM) */
 	CT_MSG_ERROR = 'e', /* either way: "errno message" then the sender ends */
 };
-/* GO, with the compiled filter as its payload (no filter: empty). */
-int ct_msg_send_go(int fd, const struct ct_seccomp *sc, struct vlab_err *err);
 int ct_msg_send(int fd, char type, const char *text, int pass_fd, struct vlab_err *err);
 /* Receives one message; *pass_fd gets a passed descriptor or -1.  Returns
  * the type, 0 on end of file, -1 with err. */
@@ -282,6 +303,8 @@ int ct_exec_session_fd(const struct ct_exec_session *s);
 void ct_exec_session_end(struct ct_exec_session *s, struct ct_runtime *rt);
 /* A helper's seccomp listener, when it sent one (then -1). */
 int ct_exec_session_take_listener(struct ct_exec_session *s);
+/* The helper has ended and its socket is closed. */
+int ct_exec_session_done(const struct ct_exec_session *s);
 /* Reads messages from the helper; 1 when the session is over. */
 int ct_exec_session_pump(struct ct_exec_session *s, struct ct_runtime *rt);
 

@@ -1,6 +1,8 @@
 /* engines/container/exec.c: the runtime's side of exec into a running
  * container (the front end's side is exec_client.c).
  *
+ * The runtime listens on the abstract socket "@vlab-ct/<owner tag>" and
+ * serves the front end's uid and root only.
  * A request is one SOCK_SEQPACKET message on the exec socket: 'x', then
  * '1' for a terminal or '0' for the three descriptors passed along
  * (SCM_RIGHTS), then argv as NUL-separated strings.  The runtime forks a
@@ -16,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stddef.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -43,24 +46,22 @@ struct ct_exec_session {
 
 int ct_exec_listen(struct ct_runtime *rt, struct vlab_err *err)
 {
+	/* An abstract socket (no file to make and remove), in the host's
+	 * network namespace; who may use it is checked per connection. */
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int n = snprintf(rt->exec_path, sizeof(rt->exec_path), "%s/exec.sock", rt->layer.dir);
-	if (n < 0 || (size_t)n >= sizeof(sa.sun_path)) {
-		rt->exec_path[0] = '\0';
-		return vlab_err_set(err, ENAMETOOLONG, "socket path in %s is too long",
-				    rt->layer.dir);
-	}
-	memcpy(sa.sun_path, rt->exec_path, (size_t)n + 1);
+	int n = snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "vlab-ct/%s", rt->tag);
+	if (n < 0 || (size_t)n >= sizeof(sa.sun_path) - 1)
+		return vlab_err_set(err, ENAMETOOLONG, "exec socket name for %s", rt->tag);
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return vlab_err_set(err, errno, "exec socket");
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0) {
+	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+	if (bind(fd, (struct sockaddr *)&sa, len) < 0 || listen(fd, 8) < 0) {
 		int e = errno;
 		close(fd);
-		rt->exec_path[0] = '\0';
-		return vlab_err_set(err, e, "listen on %s", sa.sun_path);
+		return vlab_err_set(err, e, "listen on @%s", sa.sun_path + 1);
 	}
-	chmod(rt->exec_path, 0600);
+	snprintf(rt->exec_path, sizeof(rt->exec_path), "@%s", sa.sun_path + 1);
 	rt->exec_fd = fd;
 	return 0;
 }
@@ -186,7 +187,7 @@ static void helper(struct ct_runtime *rt, char **argv, int tty, int *stdio, int 
 	int keep[6] = {conn, helper_fd, rt->init_pidfd, tty ? -1 : stdio[0], tty ? -1 : stdio[1],
 		       tty ? -1 : stdio[2]};
 	close_except(keep, 6);
-	if (rt->have_cg && rt->cg.ops->attach(&rt->cg, getpid(), &err) < 0)
+	if (rt->have_cg && rt->cg.ops->attach(&rt->cg, 0, &err) < 0)
 		goto fail;
 	int ns = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID |
 		 CLONE_NEWCGROUP | (rt->cfg.userns ? CLONE_NEWUSER : 0);
@@ -348,6 +349,11 @@ int ct_exec_session_take_listener(struct ct_exec_session *s)
 	int fd = s->listener;
 	s->listener = -1;
 	return fd;
+}
+
+int ct_exec_session_done(const struct ct_exec_session *s)
+{
+	return s->helper == 0 && s->helper_fd < 0;
 }
 
 int ct_exec_session_pump(struct ct_exec_session *s, struct ct_runtime *rt)

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,14 +27,21 @@ static int connect_to(struct vlab_instance *inst, struct vlab_err *err)
 	if (!path || vlab_instance_state(inst) != VLAB_STATE_RUNNING)
 		return vlab_err_set(err, ESRCH, "%s: no running container to exec into",
 				    vlab_instance_name(inst));
+	/* "@name": an abstract socket (see exec.c); else a path. */
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof(sa.sun_path))
+	size_t l = strlen(path);
+	if (l >= sizeof(sa.sun_path))
 		return vlab_err_set(err, ENAMETOOLONG, "exec socket %s", path);
-	strcpy(sa.sun_path, path);
+	memcpy(sa.sun_path, path, l);
+	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + l);
+	if (path[0] == '@')
+		sa.sun_path[0] = '\0';
+	else
+		len = sizeof(sa);
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return vlab_err_set(err, errno, "exec socket");
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	if (connect(fd, (struct sockaddr *)&sa, len) < 0) {
 		int e = errno;
 		close(fd);
 		return vlab_err_set(err, e, "%s: connect to %s", vlab_instance_name(inst), path);

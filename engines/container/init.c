@@ -53,7 +53,9 @@ static void start_program(char *const argv[], int control_fd, int console_fd, in
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	setsid();
+	/* No setsid(): it stays in the runtime's session.  A new session is a
+	 * new scheduler autogroup, and a process moved into a fresh one waits
+	 * milliseconds for its first turn on a busy machine. */
 	struct vlab_err err = {0};
 	if (dup2(control_fd, 0) < 0 || dup2(control_fd, 1) < 0 || dup2(console_fd, 2) < 0) {
 		vlab_err_set(&err, errno, "set up the program's stdio");
@@ -67,6 +69,7 @@ static void start_program(char *const argv[], int control_fd, int console_fd, in
 	fcntl(sync_fd, F_SETFD, FD_CLOEXEC);
 	fcntl(child->event_fd, F_SETFD, FD_CLOEXEC);
 	vlab_child_phase(child, "exec");
+	vlab_child_flush(child);
 	execve(argv[0], argv, (char *const *)ct_container_env);
 	vlab_err_set(&err, errno, "execute %s in the container", argv[0]);
 fail:
@@ -100,12 +103,14 @@ void ct_init_rename(void)
 }
 
 void ct_init_run(char *const argv[], int control_fd, int console_fd, int sync_fd,
-		 struct vlab_child *child)
+		 int listener, struct vlab_child *child)
 {
 	sigset_t all;
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
-	pid_t main_pid = fork();
+	/* vfork: no copy of the runtime's page tables for a child that
+	 * only sets up its descriptors and executes. */
+	pid_t main_pid = vfork();
 	if (main_pid < 0) {
 		struct vlab_err err;
 		vlab_err_set(&err, errno, "start the program in the container");
@@ -114,6 +119,10 @@ void ct_init_run(char *const argv[], int control_fd, int console_fd, int sync_fd
 	}
 	if (main_pid == 0)
 		start_program(argv, control_fd, console_fd, sync_fd, child);
+	/* The program runs (or has failed, and said so).  Now the runtime
+	 * may wake up: its seccomp listener.  A denied call the program made
+	 * in the meantime just waits for the answer. */
+	ct_msg_send(sync_fd, listener >= 0 ? CT_MSG_FD : CT_MSG_NOFD, "", listener, NULL);
 
 	/* pid 1 keeps nothing of the runtime's. */
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);

@@ -4,6 +4,8 @@
  * the loopback device, which is brought up here.  With net=on the
  * container also gets a veth pair into the lab network (see labnet). */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <net/if.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -28,4 +30,16 @@ int ct_net_loopback(struct vlab_err *err)
 	}
 	close(fd);
 	return 0;
+}
+
+int ct_net_attach(const struct ct_config *cfg, pid_t init_pid, struct vlab_err *err)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)init_pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return vlab_err_set(err, errno, "open the container's network namespace");
+	int r = vlab_labnet_add_veth(&cfg->labnet, fd, "eth0", err);
+	close(fd);
+	return r;
 }

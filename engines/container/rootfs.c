@@ -127,12 +127,19 @@ int ct_rootfs_setup(const struct ct_config *cfg, const struct ct_layer *l, struc
 	/* Nothing we mount from here on propagates back to the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return vlab_err_set(err, errno, "make the mount tree private");
-	int n = snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s%s", cfg->rootfs,
-			 l->upper, l->work, cfg->userns ? ",userxattr" : "");
+	/* volatile: the layer is thrown away with the container, so the
+	 * overlay need not sync it to disk (Linux 5.10; retried without). */
+	int n = snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s%s,volatile",
+			 cfg->rootfs, l->upper, l->work, cfg->userns ? ",userxattr" : "");
 	if (n < 0 || (size_t)n >= sizeof(opts))
 		return vlab_err_set(err, ENAMETOOLONG, "overlay options");
 	/* nodev: device nodes a container makes on its layer do not open. */
-	if (mount("overlay", l->merged, "overlay", MS_NODEV, opts) < 0)
+	int r = mount("overlay", l->merged, "overlay", MS_NODEV, opts);
+	if (r < 0 && errno == EINVAL) {
+		opts[n - 9] = '\0';
+		r = mount("overlay", l->merged, "overlay", MS_NODEV, opts);
+	}
+	if (r < 0)
 		return vlab_err_set(err, errno, "mount the overlay (%s)", opts);
 	if (ct_procdev_setup(l->merged, cfg->userns, err) < 0)
 		return -1;

@@ -8,6 +8,7 @@
  * exec requests, and live usage figures for the counters page.  Whatever
  * happens, it leaves no cgroup and no layer behind; a runtime killed
  * outright leaves them to the next one's sweep. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -227,11 +228,13 @@ static int run_loop(struct loop *lp)
 			i_exec = n++;
 			p[i_exec] = (struct pollfd){.fd = rt->exec_fd, .events = POLLIN};
 		}
-		int i_lis = n;
-		for (int i = 0; i < lp->nlisteners; i++)
+		/* (Handlers below may add listeners and sessions: only the ones
+		 * polled now are looked at this round.) */
+		int i_lis = n, n_lis = lp->nlisteners;
+		for (int i = 0; i < n_lis; i++)
 			p[n++] = (struct pollfd){.fd = lp->listeners[i], .events = POLLIN};
-		int i_ses = n;
-		for (int i = 0; i < lp->nsessions; i++)
+		int i_ses = n, n_ses = lp->nsessions;
+		for (int i = 0; i < n_ses; i++)
 			p[n++] = (struct pollfd){.fd = ct_exec_session_fd(lp->sessions[i]),
 						 .events = POLLIN};
 		if (poll(p, (nfds_t)n, -1) < 0) {
@@ -241,7 +244,7 @@ static int run_loop(struct loop *lp)
 		}
 		if (i_sync >= 0 && p[i_sync].revents)
 			on_setup(lp);
-		for (int i = lp->nlisteners - 1; i >= 0; i--) {
+		for (int i = n_lis - 1; i >= 0; i--) {
 			short re = p[i_lis + i].revents;
 			if (re & POLLIN)
 				ct_seccomp_answer(&rt->sc, lp->listeners[i], cs, lp->ids[ID_DENIED],
@@ -260,9 +263,12 @@ static int run_loop(struct loop *lp)
 			on_signal(lp);
 		if (p[i_tim].revents)
 			on_timer(lp);
-		for (int i = lp->nsessions - 1; i >= 0; i--)
-			if (p[i_ses + i].revents && ct_exec_session_pump(lp->sessions[i], rt))
+		for (int i = lp->nsessions - 1; i >= 0; i--) {
+			int polled = i < n_ses && p[i_ses + i].revents;
+			if ((polled && ct_exec_session_pump(lp->sessions[i], rt)) ||
+			    ct_exec_session_done(lp->sessions[i]))
 				drop_session(lp, i);
+		}
 		if (i_exec >= 0 && p[i_exec].revents) {
 			struct vlab_err e = {0};
 			struct ct_exec_session *s = ct_exec_accept(rt, &e);
@@ -325,6 +331,9 @@ static void teardown(struct ct_runtime *rt, struct loop *lp)
 	if (rt->init_pidfd >= 0)
 		close(rt->init_pidfd);
 	rt->init_pidfd = -1;
+	if (rt->cg_clone_fd >= 0)
+		close(rt->cg_clone_fd);
+	rt->cg_clone_fd = -1;
 	if (lp) {
 		for (int i = 0; i < lp->nlisteners; i++)
 			close(lp->listeners[i]);
@@ -352,13 +361,12 @@ static void publish_final(struct loop *lp)
 	vlab_child_attr(rt->child, "pids.denied", "%llu", (unsigned long long)u.pids_denied);
 }
 
-static void publish_start(struct ct_runtime *rt)
+void ct_publish_start(const struct ct_runtime *rt)
 {
 	struct vlab_child *c = rt->child;
 	vlab_child_attr(c, "backend", "%s",
 			rt->cfg.rootless ? "rootless" : rt->have_cg ? rt->cg.ops->backend : "none");
 	vlab_child_attr(c, "emulated", "no");
-	vlab_child_attr(c, "init_pid", "%d", (int)rt->init_pid);
 	vlab_child_attr(c, "hostname", "%s", rt->cfg.hostname);
 	vlab_child_attr(c, "userns", "%s", rt->cfg.userns ? "yes" : "no");
 	vlab_child_attr(c, "layer.lower", "%s", rt->cfg.rootfs);
@@ -366,6 +374,11 @@ static void publish_start(struct ct_runtime *rt)
 	vlab_child_attr(c, "seccomp", "%s",
 			!rt->cfg.seccomp ? "off" : rt->sc.notify ? "notify" : "errno");
 	vlab_child_attr(c, "caps", "0x%016llx", (unsigned long long)ct_caps_effective(&rt->cfg));
+	if (rt->cfg.net) {
+		char ip[INET_ADDRSTRLEN] = "";
+		inet_ntop(AF_INET, &rt->cfg.labnet.ip, ip, sizeof(ip));
+		vlab_child_attr(c, "ip", "%s", ip);
+	}
 	if (rt->exec_path[0])
 		vlab_child_attr(c, "exec.socket", "%s", rt->exec_path);
 	if (rt->have_cg)
@@ -401,7 +414,7 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 	memset(&rt, 0, sizeof(rt));
 	memset(&lp, 0, sizeof(lp));
 	rt.child = child;
-	rt.init_pidfd = rt.sync_fd = rt.exec_fd = -1;
+	rt.init_pidfd = rt.sync_fd = rt.exec_fd = rt.cg_clone_fd = -1;
 	lp.rt = &rt;
 	lp.sigfd = lp.timerfd = lp.oomfd = -1;
 
@@ -416,6 +429,11 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* The start-up events are held, handed to the init with its memory
+	 * and sent by it in one write at the program's exec: nothing wakes
+	 * the front end up while the container starts (on a busy machine
+	 * each wake-up delays the init by a scheduler round). */
+	vlab_child_hold(child);
 	if (ct_config_parse(spec, &rt.cfg, err) < 0)
 		return -1;
 	if (ct_rootfs_check(rt.cfg.rootfs, err) < 0 ||
@@ -435,38 +453,29 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 			       "be written in the container (build the image as yourself)",
 			       (unsigned)ist.st_uid);
 
-	if (ct_clone_init(&rt, err) < 0)
-		goto fail;
-	vlab_child_phase(child, "clone");
-	/* The init has its copies; ours would keep the channels open. */
-	close(child->control_fd);
-	close(child->console_fd);
-	if (rt.cfg.userns && ct_write_idmaps(&rt, err) < 0)
+	/* All the init will need is made before it exists: it inherits it. */
+	if (rt.cfg.seccomp && ct_seccomp_build(&rt.cfg, &rt.sc, err) < 0)
 		goto fail;
 	if (!rt.cfg.rootless) {
 		struct ct_limits lim = {.memory = rt.cfg.memory, .pids = rt.cfg.pids,
 					.cpu = rt.cfg.cpu};
 		rt.have_cg = 1;
 		if (rt.cg.ops->create(&rt.cg, &lim, err) < 0 ||
-		    rt.cg.ops->attach(&rt.cg, rt.init_pid, err) < 0) {
-			vlab_err_prefix(err, "cgroup");
-			goto fail;
+		    (rt.ncg_self_fds = rt.cg.ops->self_fds(&rt.cg, rt.cg_self_fds, err)) < 0) {
+			rt.ncg_self_fds = 0;
+			goto fail_cg;
 		}
+		if (rt.cg.ops == &ct_cgroup_v2_ops)
+			rt.cg_clone_fd = open(rt.cg.dir[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		vlab_child_phase(child, "cgroup");
 	}
-	/* Compiled while the init builds its filesystem. */
-	if (rt.cfg.seccomp && ct_seccomp_build(&rt.cfg, &rt.sc, err) < 0)
-		goto fail;
 	{
 		struct vlab_err e = {0};
 		if (ct_exec_listen(&rt, &e) < 0)
 			vlab_child_log(child, "exec into the container is off: %s", e.msg);
 	}
-	/* Attributes travel before READY can. */
-	publish_start(&rt);
-	if (ct_msg_send_go(rt.sync_fd, &rt.sc, err) < 0)
-		goto fail;
-
+	/* The runtime's own loop too: after the clone it only gets out of
+	 * the init's way. */
 	if (prepare_loop(&lp, err) < 0)
 		goto fail;
 	if (rt.have_cg) {
@@ -481,6 +490,35 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 		goto fail;
 	}
 	arm_timer(lp.timerfd, TICK_NS);
+	if (rt.have_cg && rt.cg.ops->sched_enter(&rt.cg, err) < 0)
+		goto fail_cg;
+	int cloned = ct_clone_init(&rt, err);
+	if (rt.have_cg && rt.cg.ops->sched_leave(&rt.cg, cloned < 0 ? NULL : err) < 0 && cloned == 0)
+		goto fail_cg;
+	if (cloned < 0)
+		goto fail;
+	vlab_child_forget(child); /* the init sends them */
+	/* The init has its copies; ours would keep the channels open. */
+	close(child->control_fd);
+	close(child->console_fd);
+	while (rt.ncg_self_fds > 0)
+		close(rt.cg_self_fds[--rt.ncg_self_fds]);
+	if (rt.cfg.userns && (ct_write_idmaps(&rt, err) < 0 ||
+			      ct_msg_send(rt.sync_fd, CT_MSG_GO, "", -1, err) < 0))
+		goto fail;
+	/* v2 without CLONE_INTO_CGROUP (an old kernel): moved the slow way. */
+	if (rt.cg_clone_fd >= 0 && !rt.cg_in && rt.cg.ops->attach(&rt.cg, rt.init_pid, err) < 0)
+		goto fail_cg;
+	/* net=on: eth0 in the lab network while the init sets up; it waits
+	 * for it (GO) before the program starts. */
+	if (rt.cfg.net) {
+		if (ct_net_attach(&rt.cfg, rt.init_pid, err) < 0)
+			goto fail;
+		vlab_child_phase(child, "net");
+		if (ct_msg_send(rt.sync_fd, CT_MSG_GO, "", -1, err) < 0)
+			goto fail;
+	}
+
 	if (run_loop(&lp) < 0) {
 		vlab_err_set(err, errno, "runtime loop");
 		goto fail;
@@ -504,7 +542,12 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 	ct_config_free(&rt.cfg);
 	return code;
 
+fail_cg:
+	vlab_err_prefix(err, "cgroup");
 fail:
+	vlab_child_flush(child);
+	while (rt.ncg_self_fds > 0)
+		close(rt.cg_self_fds[--rt.ncg_self_fds]);
 	teardown(&rt, &lp);
 	ct_config_free(&rt.cfg);
 	return -1;

@@ -17,6 +17,7 @@
  * answered ENOSYS directly, uncounted, as Docker does: C libraries then
  * fall back to clone, whose namespace flags the filter can inspect. */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sched.h>
@@ -29,6 +30,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "core/paths.h"
 #include "engines/container/ct.h"
 
 _Static_assert(sizeof(struct sock_filter) == CT_BPF_INSN, "BPF instruction size");
@@ -138,10 +140,106 @@ fail:
 	return NULL;
 }
 
+/* ---- a cache of compiled filters ----
+ *
+ * libseccomp takes a good part of a millisecond to compile the profile,
+ * always to the same program for the same rules.  The compiled program is
+ * kept in <runtime dir>/seccomp/<key>.bpf, the key a hash of everything the
+ * result depends on; a header guards against a truncated or damaged file. */
+
+#define CACHE_MAGIC 0x46424c56u /* "VLBF" */
+
+struct cache_head {
+	uint32_t magic, insns;
+	uint64_t key, sum;
+};
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return h;
+}
+
+static uint64_t cache_key(const struct ct_config *cfg, int notify)
+{
+	const struct scmp_version *v = seccomp_version();
+	uint64_t h = fnv(0xcbf29ce484222325ull, "vlab-seccomp-1", 14);
+	for (int i = 0; ct_seccomp_default_deny[i]; i++)
+		h = fnv(h, ct_seccomp_default_deny[i], strlen(ct_seccomp_default_deny[i]) + 1);
+	h = fnv(h, &notify, sizeof(notify));
+	h = fnv(h, v, sizeof(*v));
+	h = fnv(h, &cfg->ndeny, sizeof(cfg->ndeny));
+	h = fnv(h, cfg->deny, sizeof(int) * (size_t)cfg->ndeny);
+	h = fnv(h, &cfg->nallow, sizeof(cfg->nallow));
+	return fnv(h, cfg->allow, sizeof(int) * (size_t)cfg->nallow);
+}
+
+static int cache_path(uint64_t key, char *buf, size_t len, int make)
+{
+	char base[VLAB_PATH_MAX];
+	if (vlab_runtime_dir(base, sizeof(base), NULL) < 0)
+		return -1;
+	int n = snprintf(buf, len, "%s/seccomp", base);
+	if (n < 0 || (size_t)n >= len)
+		return -1;
+	if (make && vlab_mkdir_p(buf, 0700, NULL) < 0)
+		return -1;
+	n = snprintf(buf, len, "%s/seccomp/%016llx.bpf", base, (unsigned long long)key);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+static int cache_load(uint64_t key, struct ct_seccomp *sc)
+{
+	char path[VLAB_PATH_MAX + 64];
+	if (cache_path(key, path, sizeof(path), 0) < 0)
+		return -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct cache_head h;
+	void *bpf = NULL;
+	if (read(fd, &h, sizeof(h)) != sizeof(h) || h.magic != CACHE_MAGIC || h.key != key ||
+	    h.insns == 0 || h.insns > CT_BPF_MAX || !(bpf = malloc((size_t)h.insns * CT_BPF_INSN)) ||
+	    read(fd, bpf, (size_t)h.insns * CT_BPF_INSN) != (ssize_t)h.insns * CT_BPF_INSN ||
+	    fnv(key, bpf, (size_t)h.insns * CT_BPF_INSN) != h.sum) {
+		free(bpf);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	sc->bpf = bpf;
+	sc->bpf_len = h.insns;
+	return 0;
+}
+
+static void cache_store(uint64_t key, const struct ct_seccomp *sc)
+{
+	char path[VLAB_PATH_MAX + 64], tmp[VLAB_PATH_MAX + 96];
+	if (cache_path(key, path, sizeof(path), 1) < 0)
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	size_t len = sc->bpf_len * CT_BPF_INSN;
+	struct cache_head h = {.magic = CACHE_MAGIC, .insns = (uint32_t)sc->bpf_len, .key = key,
+			       .sum = fnv(key, sc->bpf, len)};
+	int ok = write(fd, &h, sizeof(h)) == sizeof(h) && write(fd, sc->bpf, len) == (ssize_t)len;
+	if (close(fd) != 0)
+		ok = 0;
+	if (!ok || rename(tmp, path) < 0)
+		unlink(tmp);
+}
+
 int ct_seccomp_build(const struct ct_config *cfg, struct ct_seccomp *sc, struct vlab_err *err)
 {
 	memset(sc, 0, sizeof(*sc));
 	sc->notify = kernel_notifies();
+	uint64_t key = cache_key(cfg, sc->notify);
+	if (cache_load(key, sc) == 0)
+		return 0;
 	scmp_filter_ctx ctx = make_ctx(cfg, sc->notify, err);
 	if (!ctx)
 		return -1;
@@ -171,7 +269,8 @@ int ct_seccomp_build(const struct ct_config *cfg, struct ct_seccomp *sc, struct 
 		return vlab_err_set(err, EIO, "read the compiled seccomp filter");
 	}
 	close(mfd);
-	sc->bpf_len = (size_t)len / sizeof(struct sock_filter);
+	sc->bpf_len = (size_t)len / CT_BPF_INSN;
+	cache_store(key, sc);
 	return 0;
 }
 

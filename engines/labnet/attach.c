@@ -82,8 +82,9 @@ int vlab_labnet_cfg_from_spec(const struct vlab_spec *spec, struct vlab_labnet_c
 	if (inet_pton(AF_INET, addr, &cfg->ip) != 1 ||
 	    (ntohl(cfg->ip.s_addr) & 0xffffff00u) != ntohl(net.s_addr) ||
 	    (host = ntohl(cfg->ip.s_addr) & 0xff) < VLAB_LABNET_FIRST || host > VLAB_LABNET_LAST)
-		return vlab_err_set(err, EINVAL, "option net.ip: '%s' is not 10.77.0.N/24 with N in %d-%d",
-				    ip, VLAB_LABNET_FIRST, VLAB_LABNET_LAST);
+		return vlab_err_set(err, EINVAL,
+				    "option net.ip: '%s' is not 10.77.0.N/24 with N in %d-%d", ip,
+				    VLAB_LABNET_FIRST, VLAB_LABNET_LAST);
 	cfg->prefixlen = VLAB_LABNET_PREFIXLEN;
 	inet_pton(AF_INET, VLAB_LABNET_HOST_IP, &cfg->host);
 	if (mac) {
@@ -105,7 +106,8 @@ int vlab_labnet_cfg_from_spec(const struct vlab_spec *spec, struct vlab_labnet_c
 static int open_ns(const struct vlab_labnet_cfg *cfg, struct vlab_err *err)
 {
 	if (!cfg->on)
-		return vlab_err_set(err, EINVAL, "the instance is not on the lab network (net=off)");
+		return vlab_err_set(err, EINVAL,
+				    "the instance is not on the lab network (net=off)");
 	int fd = open(cfg->ns_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return vlab_err_set(err, errno, "open lab network %s", cfg->ns_path);
@@ -164,7 +166,8 @@ int vlab_labnet_add_veth(const struct vlab_labnet_cfg *cfg, int target_netns_fd,
 		goto out;
 	if ((idx = labnet_ifindex(inner, inner_ifname, err)) < 0 ||
 	    labnet_addr_add(inner, idx, cfg->ip, cfg->prefixlen, err) < 0 ||
-	    labnet_link_up(inner, inner_ifname, 0, err) < 0 || labnet_link_up(inner, "lo", 0, err) < 0)
+	    labnet_link_up(inner, inner_ifname, 0, err) < 0 ||
+	    labnet_link_up(inner, "lo", 0, err) < 0)
 		goto out;
 	rc = 0;
 out:

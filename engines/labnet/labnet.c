@@ -149,7 +149,8 @@ static int sweep_locked(struct vlab_err *err)
 		snprintf(path, sizeof(path), "%s/%s", VLAB_LABNET_DIR, e->d_name);
 		if (remove_ns(path, err) < 0) {
 			closedir(d);
-			return vlab_err_prefix(err, "remove the lab network of dead vlab %d", (int)pid);
+			return vlab_err_prefix(err, "remove the lab network of dead vlab %d",
+					       (int)pid);
 		}
 		owner_path(pid, owner, sizeof(owner));
 		unlink(owner);
@@ -433,13 +434,12 @@ void vlab_labnet_addr_free(struct vlab_labnet *net, struct in_addr addr)
 
 char *vlab_labnet_mac_str(const uint8_t mac[6], char *buf, size_t len)
 {
-	snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
-		 mac[4], mac[5]);
+	snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+		 mac[5]);
 	return buf;
 }
 
-int vlab_labnet_spec_attach(struct vlab_labnet *net, struct vlab_spec *spec,
-			    struct vlab_err *err)
+int vlab_labnet_spec_attach(struct vlab_labnet *net, struct vlab_spec *spec, struct vlab_err *err)
 {
 	struct in_addr a;
 	char ip[INET_ADDRSTRLEN + 4], mactext[18];

@@ -43,28 +43,34 @@
 #include "core/err.h"
 #include "engines/spec.h"
 
-#define VLAB_LABNET_DIR "/run/netns"         /* where `ip netns` looks */
-#define VLAB_LABNET_PREFIX "vlab-"           /* + the owner's pid */
+#define VLAB_LABNET_DIR "/run/netns"	      /* where `ip netns` looks */
+#define VLAB_LABNET_PREFIX "vlab-"	      /* + the owner's pid */
 #define VLAB_LABNET_OWNERS "/run/vlab-labnet" /* <pid> -> owner start time */
 #define VLAB_LABNET_BRIDGE "vlab0"
 #define VLAB_LABNET_HOST_IP "10.77.0.1" /* the bridge: the measuring side */
 #define VLAB_LABNET_NET "10.77.0.0"
 #define VLAB_LABNET_PREFIXLEN 24
-#define VLAB_LABNET_FIRST 2   /* instances get 10.77.0.2 ... */
-#define VLAB_LABNET_LAST 254  /* ... 10.77.0.254 */
+#define VLAB_LABNET_FIRST 2  /* instances get 10.77.0.2 ... */
+#define VLAB_LABNET_LAST 254 /* ... 10.77.0.254 */
 
 /* The spec options an engine that joins the lab network accepts: put this
  * macro inside the engine's vlab_opt_desc table.  The user sets only
  * net=on; the front end fills the rest (vlab_labnet_spec_attach). */
 #define VLAB_LABNET_OPTS                                                                           \
-	{.name = "net", .type = VLAB_OPT_BOOL, .def = "off",                                       \
-	 .help = "attach to the lab network (10.77.0.0/24)"},                                     \
-	{.name = "net.ns", .type = VLAB_OPT_STRING,                                               \
-	 .help = "lab network namespace (filled in by the front end)"},                           \
-	{.name = "net.ip", .type = VLAB_OPT_STRING,                                               \
-	 .help = "this instance's address, 10.77.0.N/24 (filled in by the front end)"},           \
-	{.name = "net.mac", .type = VLAB_OPT_STRING,                                              \
-	 .help = "this instance's MAC address (filled in by the front end)"}
+	{.name = "net",                                                                            \
+	 .type = VLAB_OPT_BOOL,                                                                    \
+	 .def = "off",                                                                             \
+	 .help = "attach to the lab network (10.77.0.0/24)"},                                      \
+	    {.name = "net.ns",                                                                     \
+	     .type = VLAB_OPT_STRING,                                                              \
+	     .help = "lab network namespace (filled in by the front end)"},                        \
+	    {.name = "net.ip",                                                                     \
+	     .type = VLAB_OPT_STRING,                                                              \
+	     .help = "this instance's address, 10.77.0.N/24 (filled in by the front end)"},        \
+	{                                                                                          \
+		.name = "net.mac", .type = VLAB_OPT_STRING,                                        \
+		.help = "this instance's MAC address (filled in by the front end)"                 \
+	}
 
 /* ---- front-end side ---- */
 
@@ -99,8 +105,7 @@ void vlab_labnet_addr_free(struct vlab_labnet *net, struct in_addr addr);
 /* Gives the instance of spec an address and writes net=on, net.ns, net.ip
  * and net.mac into spec.  Undo with vlab_labnet_spec_detach() after the
  * instance is freed. */
-int vlab_labnet_spec_attach(struct vlab_labnet *net, struct vlab_spec *spec,
-			    struct vlab_err *err);
+int vlab_labnet_spec_attach(struct vlab_labnet *net, struct vlab_spec *spec, struct vlab_err *err);
 /* Frees the address spec holds (no-op when spec has none). */
 void vlab_labnet_spec_detach(struct vlab_labnet *net, const struct vlab_spec *spec);
 
@@ -119,12 +124,12 @@ int vlab_labnet_call(const struct vlab_labnet *net, int (*fn)(void *arg), void *
 
 /* The instance's part of the lab network, read back from its spec. */
 struct vlab_labnet_cfg {
-	int on;              /* net=on */
-	char ns_path[128];   /* /run/netns/vlab-<pid> */
-	struct in_addr ip;   /* 10.77.0.N */
-	struct in_addr host; /* 10.77.0.1: the bridge, where the client is */
-	unsigned prefixlen;  /* 24 */
-	uint8_t mac[6];      /* 02:76:6c:00:00:N ("vl"), the instance's side */
+	int on;			  /* net=on */
+	char ns_path[128];	  /* /run/netns/vlab-<pid> */
+	struct in_addr ip;	  /* 10.77.0.N */
+	struct in_addr host;	  /* 10.77.0.1: the bridge, where the client is */
+	unsigned prefixlen;	  /* 24 */
+	uint8_t mac[6];		  /* 02:76:6c:00:00:N ("vl"), the instance's side */
 	char veth_name[IFNAMSIZ]; /* its device in the lab namespace: vethN ... */
 	char tap_name[IFNAMSIZ];  /* ... or tapN */
 };

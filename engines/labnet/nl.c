@@ -112,8 +112,7 @@ int labnet_ifindex(struct nl_sock *sk, const char *name, struct vlab_err *err)
 	return idx;
 }
 
-int labnet_link_up(struct nl_sock *sk, const char *name, int master_ifindex,
-		   struct vlab_err *err)
+int labnet_link_up(struct nl_sock *sk, const char *name, int master_ifindex, struct vlab_err *err)
 {
 	struct rtnl_link *link = NULL, *change = NULL;
 	int rc = rtnl_link_get_kernel(sk, 0, name, &link);

@@ -16,14 +16,13 @@ struct nl_sock *labnet_nl_open(int nsfd, struct vlab_err *err);
 
 /* Sets err from a libnl error code (negative NLE_*), with context. */
 int labnet_nl_err(struct vlab_err *err, int nlerr, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* ifindex of the device name; -1 with err when there is none. */
 int labnet_ifindex(struct nl_sock *sk, const char *name, struct vlab_err *err);
 
 /* Brings device name up, enslaving it to master_ifindex when not 0. */
-int labnet_link_up(struct nl_sock *sk, const char *name, int master_ifindex,
-		   struct vlab_err *err);
+int labnet_link_up(struct nl_sock *sk, const char *name, int master_ifindex, struct vlab_err *err);
 
 /* Adds addr/prefixlen to ifindex. */
 int labnet_addr_add(struct nl_sock *sk, int ifindex, struct in_addr addr, unsigned prefixlen,

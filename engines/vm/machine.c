@@ -30,6 +30,14 @@ static void irq_line(void *ctx, unsigned gsi, int level)
 	ioctl(m->kvm->fd, KVM_IRQ_LINE, &l);
 }
 
+static void irq_msi(void *ctx, uint64_t addr, uint32_t data)
+{
+	struct vm_machine *m = ctx;
+	struct kvm_msi msi = {
+	    .address_lo = (uint32_t)addr, .address_hi = (uint32_t)(addr >> 32), .data = data};
+	ioctl(m->kvm->fd, KVM_SIGNAL_MSI, &msi);
+}
+
 static void power_stop(void *ctx, enum vm_stop_reason why)
 {
 	vm_machine_stop(ctx, why,
@@ -100,6 +108,25 @@ static void amd_hwcr(struct kvm_vcpu *v, struct kvm_cpuid2 *c)
 	ioctl(v->fd, KVM_SET_MSRS, &m);
 }
 
+/* Some KVMs (kvm_pvm) keep showing XSAVE whatever CPUID we set, yet their
+ * instruction emulator lacks xsave/xrstor.  Read back what the vCPU got:
+ * if XSAVE is still there against the template, the guest kernel must be
+ * told (noxsave) instead. */
+static int xsave_unhidden(struct kvm_vcpu *v)
+{
+	struct kvm_cpuid2 *got =
+	    calloc(1, sizeof(*got) + VM_CPUID_MAX * sizeof(struct kvm_cpuid_entry2));
+	int shown = 0;
+	if (!got)
+		return 0;
+	got->nent = VM_CPUID_MAX;
+	struct kvm_cpuid_entry2 *l1;
+	if (ioctl(v->fd, KVM_GET_CPUID2, got) == 0 && (l1 = vm_cpuid_find(got, 1, 0)))
+		shown = !!(l1->ecx & (1u << 26));
+	free(got);
+	return shown;
+}
+
 /* Each vCPU: its CPUID, and the local APIC inputs a BIOS would wire. */
 static int create_vcpus(struct vm_machine *m, struct vlab_err *err)
 {
@@ -126,6 +153,14 @@ static int create_vcpus(struct vm_machine *m, struct vlab_err *err)
 			goto out;
 		}
 		amd_hwcr(m->vcpu[i], c);
+		if (i == 0 && t.conservative && xsave_unhidden(m->vcpu[0])) {
+			m->noxsave = 1;
+			if (m->cfg.child)
+				vlab_child_log(
+				    m->cfg.child,
+				    "this KVM shows XSAVE whatever CPUID says: the guest kernel "
+				    "is told noxsave");
+		}
 		struct kvm_lapic_state lapic;
 		if (ioctl(m->vcpu[i]->fd, KVM_GET_LAPIC, &lapic) < 0) {
 			vlab_err_set(err, errno, "KVM_GET_LAPIC on vCPU %u", i);
@@ -209,10 +244,14 @@ static int load(struct vm_machine *m, struct vlab_err *err)
 	struct vm_bzimage bz;
 	struct vm_boot boot;
 	uint64_t rsdp;
+	char cmdline[4096];
+	if (snprintf(cmdline, sizeof(cmdline), "%s%s", m->cfg.cmdline,
+		     m->noxsave ? " noxsave" : "") >= (int)sizeof(cmdline))
+		return vlab_err_set(err, E2BIG, "kernel command line too long");
 	if (vm_bzimage_parse(m->cfg.kernel, m->cfg.kernel_bytes,
 			     m->cfg.kernel_name ? m->cfg.kernel_name : "kernel", &bz, err) < 0 ||
 	    vm_acpi_install(m->kvm, m->cfg.cpus, &rsdp, err) < 0 ||
-	    vm_bzimage_load(&bz, m->kvm, m->cfg.ram_bytes, m->cfg.cmdline, m->cfg.initrd,
+	    vm_bzimage_load(&bz, m->kvm, m->cfg.ram_bytes, cmdline, m->cfg.initrd,
 			    m->cfg.initrd_bytes, rsdp, &boot, err) < 0)
 		return -1;
 	struct kvm_x86_mode mode = {
@@ -254,7 +293,7 @@ int vm_machine_new(const struct vm_machine_config *cfg, struct vm_machine **out,
 	pthread_mutex_init(&m->stop_lock, NULL);
 	vm_iobus_init(&m->bus, m->counters);
 	vm_console_init(&m->console, cfg->console_fd, cfg->child);
-	m->irq = (struct vm_irq){.line = irq_line, .ctx = m};
+	m->irq = (struct vm_irq){.line = irq_line, .msi = irq_msi, .ctx = m};
 	m->power = (struct vm_power){.stop = power_stop, .ctx = m};
 	for (unsigned i = 0; i < KVM_EXIT_BUCKETS; i++) {
 		char name[VLAB_COUNTER_NAME];

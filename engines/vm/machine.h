@@ -82,6 +82,7 @@ struct vm_machine {
 	struct vm_net *net;
 	struct vm_rng *rng;
 	uint64_t entry, zeropage;
+	int noxsave;		  /* the host shows XSAVE against our CPUID: tell the kernel */
 	int wake_fd;		  /* eventfd: wakes the I/O loop */
 	pthread_mutex_t con_lock; /* one reader of ttyS0's output at a time */
 	pthread_mutex_t ctl_lock; /* one writer of ttyS1's output at a time */

@@ -42,6 +42,26 @@ static unsigned long long rip(struct kvm_vcpu *v)
 	return ioctl(v->fd, KVM_GET_REGS, &r) == 0 ? (unsigned long long)r.rip : 0;
 }
 
+/* The first bytes of the instruction at rip, as hex, for messages: the
+ * guest's page tables translate rip (KVM_TRANSLATE), kvm_gpa() checks. */
+static void insn_bytes(struct kvm_vcpu *v, char *out, size_t len)
+{
+	struct kvm_regs r;
+	struct kvm_translation t = {0};
+	out[0] = '\0';
+	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0)
+		return;
+	t.linear_address = r.rip;
+	if (ioctl(v->fd, KVM_TRANSLATE, &t) < 0 || !t.valid)
+		return;
+	unsigned n = 8 - (unsigned)(t.physical_address & 7); /* stay in one page */
+	const uint8_t *p = kvm_gpa(v->vm, t.physical_address, n);
+	for (unsigned i = 0; p && i < n && (size_t)(3 * i + 4) < len; i++)
+		snprintf(out + 3 * i, len - 3 * i, "%02x ", p[i]);
+	if (out[0])
+		out[strlen(out) - 1] = '\0';
+}
+
 /* Handles one exit; returns 0 to run again, -1 once the machine stops. */
 static int handle(struct vm_machine *m, struct kvm_vcpu *v, int reason)
 {
@@ -77,13 +97,16 @@ static int handle(struct vm_machine *m, struct kvm_vcpu *v, int reason)
 		}
 		return -1;
 	case KVM_EXIT_INTERNAL_ERROR:
-		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION)
+		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION) {
+			char bytes[40];
+			insn_bytes(v, bytes, sizeof(bytes));
 			snprintf(why, sizeof(why),
 				 "vCPU %u: KVM could not emulate the instruction at rip %#llx "
-				 "(this host's KVM emulates guest kernel code and lacks it; try "
-				 "cpu_template=conservative, or backend=tcg)",
-				 v->id, rip(v));
-		else
+				 "(bytes %s): this host's KVM emulates guest kernel code and lacks "
+				 "it (cpu_template=conservative hides what it can; backend=tcg "
+				 "emulates everything)",
+				 v->id, rip(v), bytes[0] ? bytes : "unreadable");
+		} else
 			snprintf(why, sizeof(why), "vCPU %u: KVM internal error %u at rip %#llx",
 				 v->id, run->internal.suberror, rip(v));
 		vm_machine_stop(m, VM_STOP_ERROR, why);

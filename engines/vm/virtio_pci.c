@@ -12,7 +12,7 @@
 #define CAP_ISR 3
 #define CAP_DEVICE 4
 #define CAP_PCI_CFG 5
-#define NO_VECTOR 0xffff
+#define NO_VECTOR VM_MSIX_NO_VECTOR
 #define ISR_QUEUE 1
 #define ISR_CONFIG 2
 
@@ -55,9 +55,12 @@ static void cfg_cap_read(struct vm_pci_dev *d, unsigned off, unsigned len)
 	memcpy(v->pci.cfg + data, &val, 4);
 }
 
-static void cfg_cap_write(struct vm_pci_dev *d, unsigned off, unsigned len)
+static void cap_write(struct vm_pci_dev *d, unsigned off, unsigned len)
 {
 	struct vm_virtio *v = d->owner;
+	pthread_mutex_lock(&v->lock);
+	vm_msix_cap_written(&v->msix, &v->pci, off, len);
+	pthread_mutex_unlock(&v->lock);
 	unsigned data = v->cfg_cap + 16, blen;
 	uint32_t boff, val;
 	if (off + len <= data || off >= data + 4 || !cfg_window(v, &boff, &blen))
@@ -94,7 +97,12 @@ void vm_virtio_init(struct vm_virtio *v, const struct vm_virtio_ops *ops, void *
 	memset(wmask + 8, 0xff, 12); /* offset, length, data */
 	v->cfg_cap = vm_pci_dev_cap(&v->pci, cfg, wmask, sizeof(cfg));
 	v->pci.cap_read = cfg_cap_read;
-	v->pci.cap_write = cfg_cap_write;
+	v->pci.cap_write = cap_write;
+	vm_msix_init(&v->msix, &v->pci, 0, VM_VIRTIO_MSIX_TABLE, VM_VIRTIO_MSIX_PBA,
+		     ops->nqueues + 1, irq);
+	v->msix_config = NO_VECTOR;
+	for (unsigned i = 0; i < VM_VIRTIO_MAXQ; i++)
+		v->qvec[i] = NO_VECTOR;
 }
 
 void vm_virtio_destroy(struct vm_virtio *v)
@@ -102,10 +110,12 @@ void vm_virtio_destroy(struct vm_virtio *v)
 	pthread_mutex_destroy(&v->lock);
 }
 
-/* The INTx line follows the ISR, unless the driver masked INTx. */
+/* The INTx line follows the ISR, unless the driver masked INTx or uses
+ * MSI-X. */
 static void update_irq(struct vm_virtio *v)
 {
-	int masked = vm_pci_get16(&v->pci, PCI_COMMAND) & PCI_CMD_INTX_OFF;
+	int masked = (vm_pci_get16(&v->pci, PCI_COMMAND) & PCI_CMD_INTX_OFF) ||
+		     vm_msix_enabled(&v->msix, &v->pci);
 	int level = v->isr && !masked;
 	uint16_t st = vm_pci_get16(&v->pci, PCI_STATUS) & ~PCI_STATUS_INTX;
 	vm_pci_set16(&v->pci, PCI_STATUS, st | (v->isr ? PCI_STATUS_INTX : 0));
@@ -127,6 +137,20 @@ static void reset(struct vm_virtio *v)
 	v->isr = 0;
 	v->qsel = 0;
 	v->broken[0] = '\0';
+	v->msix_config = NO_VECTOR;
+	for (unsigned i = 0; i < VM_VIRTIO_MAXQ; i++)
+		v->qvec[i] = NO_VECTOR;
+	update_irq(v);
+}
+
+/* An event for the driver: its MSI-X vector, else the ISR bit and INTx. */
+static void notify_driver(struct vm_virtio *v, uint8_t isr_bit, uint16_t vector)
+{
+	if (vm_msix_enabled(&v->msix, &v->pci)) {
+		vm_msix_notify(&v->msix, &v->pci, vector);
+		return;
+	}
+	v->isr |= isr_bit;
 	update_irq(v);
 }
 
@@ -136,8 +160,7 @@ void vm_virtio_fail(struct vm_virtio *v, const char *why)
 		return;
 	snprintf(v->broken, sizeof(v->broken), "%s", why);
 	v->status |= VIRTIO_S_NEEDS_RESET;
-	v->isr |= ISR_CONFIG;
-	update_irq(v);
+	notify_driver(v, ISR_CONFIG, v->msix_config);
 	if (v->report)
 		v->report(v->report_ctx, v->ops->name, why);
 }
@@ -165,10 +188,8 @@ int vm_virtio_pop(struct vm_virtio *v, unsigned q, struct vm_virtq_elem *e)
 void vm_virtio_push(struct vm_virtio *v, unsigned q, uint16_t head, uint32_t len)
 {
 	vm_virtq_push(&v->q[q], head, len);
-	if (vm_virtq_should_notify(&v->q[q])) {
-		v->isr |= ISR_QUEUE;
-		update_irq(v);
-	}
+	if (vm_virtq_should_notify(&v->q[q]))
+		notify_driver(v, ISR_QUEUE, v->qvec[q]);
 }
 
 static struct vm_virtq *selected(struct vm_virtio *v)
@@ -186,12 +207,12 @@ static void common_image(struct vm_virtio *v, uint8_t *c)
 	uint32_t gf = v->gfselect == 0	 ? (uint32_t)v->driver_features
 		      : v->gfselect == 1 ? (uint32_t)(v->driver_features >> 32)
 					 : 0;
-	uint16_t nq = (uint16_t)v->ops->nqueues, novec = NO_VECTOR;
+	uint16_t nq = (uint16_t)v->ops->nqueues;
 	memcpy(c + VIRTIO_PCI_DFSELECT, &v->dfselect, 4);
 	memcpy(c + VIRTIO_PCI_DF, &df, 4);
 	memcpy(c + VIRTIO_PCI_GFSELECT, &v->gfselect, 4);
 	memcpy(c + VIRTIO_PCI_GF, &gf, 4);
-	memcpy(c + VIRTIO_PCI_MSIX_CONFIG, &novec, 2);
+	memcpy(c + VIRTIO_PCI_MSIX_CONFIG, &v->msix_config, 2);
 	memcpy(c + VIRTIO_PCI_NUM_QUEUES, &nq, 2);
 	c[VIRTIO_PCI_STATUS] = v->status;
 	c[VIRTIO_PCI_CFG_GENERATION] = v->generation;
@@ -201,7 +222,7 @@ static void common_image(struct vm_virtio *v, uint8_t *c)
 		return; /* a queue that does not exist has size 0 */
 	uint16_t en = (uint16_t)q->enabled, noff = v->qsel;
 	memcpy(c + VIRTIO_PCI_Q_SIZE, &q->size, 2);
-	memcpy(c + VIRTIO_PCI_Q_MSIX, &novec, 2);
+	memcpy(c + VIRTIO_PCI_Q_MSIX, &v->qvec[v->qsel], 2);
 	memcpy(c + VIRTIO_PCI_Q_ENABLE, &en, 2);
 	memcpy(c + VIRTIO_PCI_Q_NOFF, &noff, 2);
 	memcpy(c + VIRTIO_PCI_Q_DESC, &q->desc_gpa, 8);
@@ -255,8 +276,14 @@ static void common_write(struct vm_virtio *v, unsigned off, uint64_t val, unsign
 			set_half(&v->driver_features, v->gfselect * 4, (uint32_t)val);
 		break;
 	case VIRTIO_PCI_MSIX_CONFIG:
+		/* A vector past the table reads back NO_VECTOR: the driver
+		 * learns it was refused. */
+		v->msix_config = val < v->msix.n ? (uint16_t)val : NO_VECTOR;
+		break;
 	case VIRTIO_PCI_Q_MSIX:
-		break; /* no MSI-X: the register keeps reading NO_VECTOR */
+		if ((ok = q != NULL))
+			v->qvec[v->qsel] = val < v->msix.n ? (uint16_t)val : NO_VECTOR;
+		break;
 	case VIRTIO_PCI_STATUS:
 		set_status(v, (uint8_t)val);
 		break;
@@ -305,7 +332,9 @@ static void bar_read(void *dev, uint64_t off, void *data, unsigned len)
 	struct vm_virtio *v = dev;
 	memset(data, 0, len);
 	pthread_mutex_lock(&v->lock);
-	if (off + len <= VIRTIO_PCI_COMMON_LEN) {
+	if (vm_msix_read(&v->msix, off, data, len)) {
+		/* the MSI-X table or pending bits */
+	} else if (off + len <= VIRTIO_PCI_COMMON_LEN) {
 		uint8_t c[VIRTIO_PCI_COMMON_LEN];
 		common_image(v, c);
 		memcpy(data, c + off, len);
@@ -326,7 +355,9 @@ static void bar_write(void *dev, uint64_t off, const void *data, unsigned len)
 	uint64_t val = 0;
 	memcpy(&val, data, len);
 	pthread_mutex_lock(&v->lock);
-	if (off + len <= VIRTIO_PCI_COMMON_LEN) {
+	if (vm_msix_write(&v->msix, &v->pci, off, data, len)) {
+		/* the MSI-X table */
+	} else if (off + len <= VIRTIO_PCI_COMMON_LEN) {
 		common_write(v, (unsigned)off, val, len);
 	} else if (off >= VM_VIRTIO_NOTIFY &&
 		   off < VM_VIRTIO_NOTIFY + VM_VIRTIO_NOTIFY_MULT * v->ops->nqueues) {

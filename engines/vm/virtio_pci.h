@@ -6,6 +6,8 @@
  *   BAR0 + 0x1000  ISR status (read to acknowledge; drives INTx)
  *   BAR0 + 0x2000  device-specific configuration
  *   BAR0 + 0x3000  notifications: queue q at 0x3000 + 4 * q
+ *   BAR0 + 0x4000  MSI-X table (one vector per queue and one for
+ *                  configuration changes), pending bits at 0x5000
  *
  * and a PCI configuration access capability, the window through which a
  * driver that cannot map BARs yet reaches them (pick bar, offset and
@@ -13,7 +15,8 @@
  *
  * The device models (virtio_blk.c, virtio_net.c, virtio_rng.c) fill in a
  * struct vm_virtio_ops; the transport does feature negotiation, the status
- * state machine, queue setup, and interrupts (INTx, level-triggered).
+ * state machine, queue setup, and interrupts: MSI-X when the driver
+ * enables it, else INTx (level-triggered, acknowledged by reading the ISR).
  * Rules a malicious driver cannot bend: features it accepts must have been
  * offered, queue registers are frozen once the queue is enabled or the
  * driver is OK, and a malformed queue puts the device in DEVICE_NEEDS_RESET
@@ -26,16 +29,19 @@
 
 #include "engines/kvm/kvm.h"
 #include "engines/vm/irq.h"
+#include "engines/vm/msix.h"
 #include "engines/vm/pci.h"
 #include "engines/vm/virtq.h"
 
 #define VM_VIRTIO_MAXQ 4
-#define VM_VIRTIO_BAR_SIZE 0x4000
+#define VM_VIRTIO_BAR_SIZE 0x8000
 #define VM_VIRTIO_COMMON 0x0000
 #define VM_VIRTIO_ISR 0x1000
 #define VM_VIRTIO_DEVCFG 0x2000
 #define VM_VIRTIO_NOTIFY 0x3000
 #define VM_VIRTIO_NOTIFY_MULT 4
+#define VM_VIRTIO_MSIX_TABLE 0x4000
+#define VM_VIRTIO_MSIX_PBA 0x5000
 
 /* Device status bits. */
 #define VIRTIO_S_ACKNOWLEDGE 1
@@ -97,9 +103,11 @@ struct vm_virtio {
 	int level; /* INTx line */
 	uint16_t qsel;
 	struct vm_virtq q[VM_VIRTIO_MAXQ];
-	unsigned cfg_cap;	 /* offset of the PCI config access capability */
-	uint64_t ignored_writes; /* writes the state machine refused */
-	char broken[160];	 /* why the device needs a reset, "" if fine */
+	struct vm_msix msix;
+	uint16_t msix_config, qvec[VM_VIRTIO_MAXQ]; /* MSI-X vectors chosen */
+	unsigned cfg_cap;			    /* offset of the PCI config access capability */
+	uint64_t ignored_writes;		    /* writes the state machine refused */
+	char broken[160];			    /* why the device needs a reset, "" if fine */
 	/* Optional: told when the device breaks (the VMM logs it). */
 	void (*report)(void *ctx, const char *dev, const char *why);
 	void *report_ctx;

@@ -385,8 +385,12 @@ static void test_only_expected_fds(void **state)
 	struct vlab_instance *inst = ct_must_start("fds", NULL);
 	pid_t init = (pid_t)atoi(vlab_instance_attr(inst, "init_pid"));
 	char t[16][128];
-	/* The init: stdio on /dev/null, nothing else. */
-	assert_int_equal(list_fds(init, t, 16), 3);
+	/* The init: stdio on /dev/null, nothing else (it lets go of the
+	 * program's channels once the program has started: wait for that). */
+	int n = -1;
+	for (int i = 0; i < 200 && (n = list_fds(init, t, 16)) != 3; i++)
+		usleep(10000);
+	assert_int_equal(n, 3);
 	for (int i = 0; i < 3; i++)
 		assert_string_equal(t[i], "/dev/null");
 	/* The program: the control channel on 0 and 1, the console on 2. */
@@ -586,6 +590,23 @@ static void test_phases_and_attributes(void **state)
 	assert_non_null(vlab_instance_attr(inst, "cgroup.memory"));
 	assert_non_null(vlab_instance_attr(inst, "cgroup.pids"));
 	assert_non_null(vlab_instance_attr(inst, "cgroup.cpu"));
+	assert_non_null(vlab_instance_attr(inst, "cgroup.cpuacct"));
+	/* its own cgroups, read-only, at /sys/fs/cgroup */
+	struct vlab_container_run r = ct_sh(inst, "ls /sys/fs/cgroup | tr '\\n' ' '");
+	assert_string_equal(r.out, "cpu cpuacct memory pids ");
+	vlab_container_run_free(&r);
+	/* the runtime stepped into the cpu cgroup for the clone, and out */
+	char tasks[PATH_MAX + 16], line[32];
+	snprintf(tasks, sizeof(tasks), "%s/tasks", vlab_instance_attr(inst, "cgroup.cpu"));
+	FILE *f = fopen(tasks, "r");
+	assert_non_null(f);
+	int ntasks = 0;
+	while (fgets(line, sizeof(line), f)) {
+		ntasks++;
+		assert_int_not_equal(atoi(line), vlab_instance_pid(inst));
+	}
+	fclose(f);
+	assert_true(ntasks >= 2); /* the init and the program */
 	/* The image size arrives once the container runs. */
 	int got = 0;
 	for (int i = 0; i < 200 && !got; i++) {

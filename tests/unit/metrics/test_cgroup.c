@@ -100,9 +100,9 @@ static void test_parsers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_v1_memory),  cmocka_unit_test(test_v2_memory),
-		cmocka_unit_test(test_cpu),        cmocka_unit_test(test_not_a_cgroup),
-		cmocka_unit_test(test_parsers),
+	    cmocka_unit_test(test_v1_memory), cmocka_unit_test(test_v2_memory),
+	    cmocka_unit_test(test_cpu),	      cmocka_unit_test(test_not_a_cgroup),
+	    cmocka_unit_test(test_parsers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -68,7 +68,8 @@ static void test_tree_counts_children(void **state)
 	pid_t kid = fork();
 	assert_true(kid >= 0);
 	if (kid == 0) {
-		char *p = mmap(NULL, big, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		char *p =
+		    mmap(NULL, big, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (p == MAP_FAILED)
 			_exit(1);
 		memset(p, 1, big);
@@ -101,9 +102,9 @@ static void test_tree_counts_children(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_fixture),
-		cmocka_unit_test(test_parse_malformed),
-		cmocka_unit_test(test_tree_counts_children),
+	    cmocka_unit_test(test_parse_fixture),
+	    cmocka_unit_test(test_parse_malformed),
+	    cmocka_unit_test(test_tree_counts_children),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

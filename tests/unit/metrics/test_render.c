@@ -21,8 +21,9 @@ static struct metrics_result *sample_result(void)
 	snprintf(vm->backend, sizeof(vm->backend), "tcg");
 	snprintf(vm->reason, sizeof(vm->reason), "no hardware virtualization");
 	const double vm_start[] = {9999, 4000, 5000, 6000, 5500};
-	assert_non_null(metrics_column_add(vm, "startup", METRICS_STARTUP, "startup (create to READY)",
-					   "ms", METRICS_LOWER_BETTER, vm_start, 5, 1, &err));
+	assert_non_null(metrics_column_add(vm, "startup", METRICS_STARTUP,
+					   "startup (create to READY)", "ms", METRICS_LOWER_BETTER,
+					   vm_start, 5, 1, &err));
 	const double vm_cpu[] = {1, 10, 20, 30, 40};
 	assert_non_null(metrics_column_add(vm, "cpu.int", METRICS_CPU, "integer (sieve)", "Mops/s",
 					   METRICS_HIGHER_BETTER, vm_cpu, 5, 1, &err));
@@ -36,11 +37,12 @@ static struct metrics_result *sample_result(void)
 	ct->available = 1;
 	snprintf(ct->backend, sizeof(ct->backend), "cgroup v1");
 	const double ct_start[] = {50, 2, 3, 4, 3};
-	assert_non_null(metrics_column_add(ct, "startup", METRICS_STARTUP, "startup (create to READY)",
-					   "ms", METRICS_LOWER_BETTER, ct_start, 5, 1, &err));
+	assert_non_null(metrics_column_add(ct, "startup", METRICS_STARTUP,
+					   "startup (create to READY)", "ms", METRICS_LOWER_BETTER,
+					   ct_start, 5, 1, &err));
 	const double ct_clone[] = {1, 0.5, 0.5, 0.5, 0.5};
-	assert_non_null(metrics_column_add(ct, "startup.clone", METRICS_STARTUP, "phase clone", "ms",
-					   METRICS_LOWER_BETTER, ct_clone, 5, 1, &err));
+	assert_non_null(metrics_column_add(ct, "startup.clone", METRICS_STARTUP, "phase clone",
+					   "ms", METRICS_LOWER_BETTER, ct_clone, 5, 1, &err));
 	const double ct_fp[] = {5, 8, 8, 8, 8};
 	struct metrics_row *fp = metrics_column_add(ct, "footprint", METRICS_FOOTPRINT, "footprint",
 						    "MiB", METRICS_LOWER_BETTER, ct_fp, 5, 1, &err);
@@ -56,13 +58,13 @@ static struct metrics_result *sample_result(void)
 					   "startup (create to READY)", "ms", METRICS_LOWER_BETTER,
 					   h_start, 5, 1, &err));
 	const double h_cpu[] = {1, 100, 100, 100, 100};
-	assert_non_null(metrics_column_add(host, "cpu.int", METRICS_CPU, "integer (sieve)", "Mops/s",
-					   METRICS_HIGHER_BETTER, h_cpu, 5, 1, &err));
+	assert_non_null(metrics_column_add(host, "cpu.int", METRICS_CPU, "integer (sieve)",
+					   "Mops/s", METRICS_HIGHER_BETTER, h_cpu, 5, 1, &err));
 	double rtt[201];
 	for (int i = 0; i <= 200; i++)
 		rtt[i] = 10 + i; /* 10..210 */
-	assert_non_null(metrics_column_add(host, "net.rtt", METRICS_NET, "UDP echo round trip", "us",
-					   METRICS_LOWER_BETTER, rtt, 201, 1, &err));
+	assert_non_null(metrics_column_add(host, "net.rtt", METRICS_NET, "UDP echo round trip",
+					   "us", METRICS_LOWER_BETTER, rtt, 201, 1, &err));
 	return res;
 }
 
@@ -93,10 +95,10 @@ static void test_table(void **state)
 	assert_non_null(strstr(t, "vm (emulated)"));
 	assert_non_null(strstr(t, "unavailable"));
 	assert_non_null(strstr(t, "unikernel: unavailable: the unikernel needs /dev/kvm"));
-	assert_non_null(strstr(t, "5250 x2625"));   /* vm startup: median, ratio */
-	assert_non_null(strstr(t, "4000..6000"));   /* its range */
+	assert_non_null(strstr(t, "5250 x2625"));  /* vm startup: median, ratio */
+	assert_non_null(strstr(t, "4000..6000"));  /* its range */
 	assert_non_null(strstr(t, "25.00 x0.25")); /* vm cpu.int */
-	assert_non_null(strstr(t, "p99 208.0"));    /* host rtt 11..210: h = 197.01 -> 208.01 */
+	assert_non_null(strstr(t, "p99 208.0"));   /* host rtt 11..210: h = 197.01 -> 208.01 */
 	assert_non_null(strstr(t, "phase clone"));
 	assert_non_null(strstr(t, "ms"));
 	assert_non_null(strstr(t, "Mops/s"));
@@ -219,9 +221,11 @@ static void test_formats_and_kinds(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ratios),     cmocka_unit_test(test_table),
-		cmocka_unit_test(test_json_matches), cmocka_unit_test(test_csv),
-		cmocka_unit_test(test_formats_and_kinds),
+	    cmocka_unit_test(test_ratios),
+	    cmocka_unit_test(test_table),
+	    cmocka_unit_test(test_json_matches),
+	    cmocka_unit_test(test_csv),
+	    cmocka_unit_test(test_formats_and_kinds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,7 +17,7 @@
 	"echo READY vlab-agent/1 t=1 platform=linux; c=0; m=0; d=0;"                               \
 	"while read id verb rest; do case $verb in "                                               \
 	"cpu) c=$((c+1)); echo \"$id ok int_ops_per_s=${c}000000 fp_ops_per_s=2000000 "            \
-	"time_ns=${c}000000\";; "                                                                   \
+	"time_ns=${c}000000\";; "                                                                  \
 	"mem) m=$((m+1)); echo \"$id ok copy_mbps=$m.5 scale_mbps=1 add_mbps=2 triad_mbps=3\";; "  \
 	"disk) d=$((d+1)); echo \"$id ok write_mbps=$d read_mbps=9 verified=$DISK_OK\";; "         \
 	"*) echo \"$id err unknown $verb\";; esac; done"
@@ -57,10 +57,13 @@ static void test_host_pipeline(void **state)
 	struct vlab_spec spec = fake_spec("yes");
 	struct metrics_target t = {.engine = "host", .spec = &spec};
 	struct metrics_config cfg = {
-		.targets = &t, .ntargets = 1, .runs = 3, .warmup = 1,
-		.kinds = (1u << METRICS_STARTUP) | (1u << METRICS_IMAGE) | (1u << METRICS_FOOTPRINT) |
-			 (1u << METRICS_CPU) | (1u << METRICS_MEM) | (1u << METRICS_DISK),
-		.progress = on_progress,
+	    .targets = &t,
+	    .ntargets = 1,
+	    .runs = 3,
+	    .warmup = 1,
+	    .kinds = (1u << METRICS_STARTUP) | (1u << METRICS_IMAGE) | (1u << METRICS_FOOTPRINT) |
+		     (1u << METRICS_CPU) | (1u << METRICS_MEM) | (1u << METRICS_DISK),
+	    .progress = on_progress,
 	};
 	struct metrics_result *res = NULL;
 	struct vlab_err err = {0};
@@ -128,8 +131,11 @@ static void test_failures_are_reported(void **state)
 	struct vlab_spec spec = fake_spec("no");
 	struct metrics_target t[] = {{.engine = "host", .spec = &spec}, {.engine = "unikernel"}};
 	struct metrics_config cfg = {
-		.targets = t, .ntargets = 2, .runs = 2, .warmup = METRICS_NO_WARMUP,
-		.kinds = (1u << METRICS_CPU) | (1u << METRICS_DISK),
+	    .targets = t,
+	    .ntargets = 2,
+	    .runs = 2,
+	    .warmup = METRICS_NO_WARMUP,
+	    .kinds = (1u << METRICS_CPU) | (1u << METRICS_DISK),
 	};
 	struct metrics_result *res = NULL;
 	struct vlab_err err = {0};
@@ -157,9 +163,12 @@ static void test_cancel(void **state)
 	struct vlab_spec spec = fake_spec("yes");
 	struct metrics_target t = {.engine = "host", .spec = &spec};
 	struct metrics_config cfg = {
-		.targets = &t, .ntargets = 1, .runs = 2,
-		.kinds = (1u << METRICS_STARTUP) | (1u << METRICS_CPU),
-		.progress = on_progress, .cancel = &cancel_flag,
+	    .targets = &t,
+	    .ntargets = 1,
+	    .runs = 2,
+	    .kinds = (1u << METRICS_STARTUP) | (1u << METRICS_CPU),
+	    .progress = on_progress,
+	    .cancel = &cancel_flag,
 	};
 	struct metrics_result *res = NULL;
 	struct vlab_err err = {0};
@@ -214,9 +223,9 @@ static void test_availability(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_host_pipeline), cmocka_unit_test(test_failures_are_reported),
-		cmocka_unit_test(test_cancel),        cmocka_unit_test(test_bad_config),
-		cmocka_unit_test(test_availability),
+	    cmocka_unit_test(test_host_pipeline), cmocka_unit_test(test_failures_are_reported),
+	    cmocka_unit_test(test_cancel),	  cmocka_unit_test(test_bad_config),
+	    cmocka_unit_test(test_availability),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

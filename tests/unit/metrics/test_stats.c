@@ -88,11 +88,11 @@ static void test_refuses_single_sample(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_odd_count_with_warmup),
-		cmocka_unit_test(test_even_count_median_is_middle_mean),
-		cmocka_unit_test(test_p99_interpolates),
-		cmocka_unit_test(test_quantile_edges),
-		cmocka_unit_test(test_refuses_single_sample),
+	    cmocka_unit_test(test_odd_count_with_warmup),
+	    cmocka_unit_test(test_even_count_median_is_middle_mean),
+	    cmocka_unit_test(test_p99_interpolates),
+	    cmocka_unit_test(test_quantile_edges),
+	    cmocka_unit_test(test_refuses_single_sample),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

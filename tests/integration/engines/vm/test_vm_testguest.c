@@ -261,6 +261,52 @@ static void test_bad_kernel_is_refused(void **state)
 	unlink(path);
 }
 
+static unsigned long hexval(const char *resp, const char *key)
+{
+	const char *p = strstr(resp, key);
+	return p ? strtoul(p + strlen(key), NULL, 16) : 0;
+}
+
+/* The CPUID template reaches the real vCPU: NX off, the vCPU count, and
+ * the conservative template's cmpxchg16b. */
+static void test_cpuid_template(void **state)
+{
+	(void)state;
+	const char *why = no_kvm();
+	if (why)
+		VTEST_SKIP("%s", why);
+	struct vlab_spec spec;
+	struct vlab_err err = {0};
+	spec_for(&spec, "cpuidguest");
+	assert_int_equal(vlab_spec_set(&spec, "cpu_template", "full", &err), 0);
+	struct vlab_instance *inst = boot(&spec);
+	const char *r = ask(inst, "cpuid");
+	assert_true(hexval(r, "lx1_edx=") & (1ul << 20)); /* NX */
+	assert_true(hexval(r, "l1_ecx=") & (1ul << 31));  /* hypervisor */
+	int cx16_full = !!(hexval(r, "l1_ecx=") & (1ul << 13));
+	ask(inst, "poweroff");
+	wait_exit(inst);
+	vlab_instance_free(inst);
+
+	assert_int_equal(vlab_spec_set(&spec, "nx", "off", &err), 0);
+	assert_int_equal(vlab_spec_set(&spec, "cpus", "2", &err), 0);
+	assert_int_equal(vlab_spec_set(&spec, "cpu_template", "conservative", &err), 0);
+	inst = boot(&spec);
+	assert_string_equal(vlab_instance_attr(inst, "cpu_template"), "conservative");
+	r = ask(inst, "cpuid");
+	assert_false(hexval(r, "lx1_edx=") & (1ul << 20));
+	assert_true(hexval(r, "lx1_edx=") & (1ul << 29));	  /* long mode stays */
+	assert_int_equal((hexval(r, "l1_ebx=") >> 16) & 0xff, 2); /* two logical CPUs */
+	assert_false(hexval(r, "l1_ecx=") & (1ul << 13));	  /* no cmpxchg16b */
+	print_message("  cmpxchg16b: %s with the full template, hidden with the conservative one\n",
+		      cx16_full ? "shown" : "not offered by this KVM");
+	ask(inst, "poweroff");
+	wait_exit(inst);
+	assert_string_equal(vlab_instance_attr(inst, "stop_reason"), "poweroff");
+	vlab_instance_free(inst);
+	vlab_spec_free(&spec);
+}
+
 /* A guest reset ends the instance cleanly; a crash (an exception with no
  * IDT: a triple fault on hardware) ends it with an error naming what
  * happened.  The VMM itself never crashes. */
@@ -307,6 +353,7 @@ int main(void)
 	    cmocka_unit_test(test_net_frame_on_lab_network),
 	    cmocka_unit_test(test_bad_kernel_is_refused),
 	    cmocka_unit_test(test_reboot_and_triple_fault),
+	    cmocka_unit_test(test_cpuid_template),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

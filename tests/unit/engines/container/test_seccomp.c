@@ -130,6 +130,40 @@ static void test_filter_denies_and_counts(void **state)
 	ct_seccomp_free(&sc);
 }
 
+static void test_compiled_filter_cache(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/vlab-ut-rt-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	setenv("VLAB_RUNTIME_DIR", dir, 1);
+	struct ct_config cfg;
+	config(&cfg, "getpid", "");
+	struct ct_seccomp a, b;
+	struct vlab_err err = {0};
+	assert_int_equal(ct_seccomp_build(&cfg, &a, &err), 0); /* compiles, stores */
+	assert_int_equal(ct_seccomp_build(&cfg, &b, &err), 0); /* from the cache */
+	assert_int_equal(a.bpf_len, b.bpf_len);
+	assert_memory_equal(a.bpf, b.bpf, a.bpf_len * CT_BPF_INSN);
+	ct_seccomp_free(&b);
+	/* another rule set: another program */
+	config(&cfg, "getppid", "");
+	assert_int_equal(ct_seccomp_build(&cfg, &b, &err), 0);
+	assert_true(b.bpf_len != a.bpf_len || memcmp(a.bpf, b.bpf, a.bpf_len * CT_BPF_INSN));
+	ct_seccomp_free(&b);
+	/* a damaged cache file is recompiled, not loaded */
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "for f in %s/seccomp/*.bpf; do printf garbage | dd of=$f bs=1 "
+				   "seek=40 conv=notrunc 2>/dev/null; done", dir);
+	assert_int_equal(system(cmd), 0);
+	config(&cfg, "getpid", "");
+	assert_int_equal(ct_seccomp_build(&cfg, &b, &err), 0);
+	assert_memory_equal(a.bpf, b.bpf, a.bpf_len * CT_BPF_INSN);
+	ct_seccomp_free(&a);
+	ct_seccomp_free(&b);
+	unsetenv("VLAB_RUNTIME_DIR");
+	assert_int_equal(ct_rm_tree(dir, &err), 0);
+}
+
 static void test_pfc_export(void **state)
 {
 	(void)state;
@@ -159,6 +193,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_filter_denies_and_counts),
+		cmocka_unit_test(test_compiled_filter_cache),
 		cmocka_unit_test(test_pfc_export),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

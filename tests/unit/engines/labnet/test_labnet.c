@@ -99,7 +99,7 @@ static void test_cfg_from_spec(void **state)
 	assert_string_equal(cfg.tap_name, "tap9");
 	char mac[18];
 	assert_string_equal(vlab_labnet_mac_str(cfg.mac, mac, sizeof(mac)), "02:76:6c:00:00:09");
-	static const char *const bad_ip[] = {"10.77.0.1/24", "10.77.1.9/24", "10.77.0.9",
+	static const char *const bad_ip[] = {"10.77.0.1/24",   "10.77.1.9/24", "10.77.0.9",
 					     "10.77.0.255/24", "10.77.0.9/16", "x/24"};
 	for (size_t i = 0; i < sizeof(bad_ip) / sizeof(bad_ip[0]); i++) {
 		assert_int_equal(vlab_spec_set(&spec, "net.ip", bad_ip[i], &err), 0);
@@ -130,7 +130,7 @@ static void test_create_share_destroy(void **state)
 	snprintf(path, sizeof(path), "/run/netns/vlab-%d", (int)getpid());
 	owner_file(getpid(), owner, sizeof(owner));
 	assert_string_equal(vlab_labnet_path(a), path);
-	assert_string_equal(vlab_labnet_name(a) , path + strlen("/run/netns/"));
+	assert_string_equal(vlab_labnet_name(a), path + strlen("/run/netns/"));
 	assert_true(exists(path));
 	assert_true(exists(owner));
 	/* The file is the namespace itself (nsfs), the same as our fd. */
@@ -387,12 +387,14 @@ static void test_sigkill_then_next_start(void **state)
 		struct vlab_labnet *n;
 		struct vlab_spec sp;
 		struct vlab_labnet_cfg c1, c2;
-		if (vlab_labnet_acquire(&n, &e) < 0 || vlab_spec_init(&sp, "container", "c", &e) < 0 ||
+		if (vlab_labnet_acquire(&n, &e) < 0 ||
+		    vlab_spec_init(&sp, "container", "c", &e) < 0 ||
 		    vlab_labnet_spec_attach(n, &sp, &e) < 0 ||
 		    vlab_labnet_cfg_from_spec(&sp, &c1, &e) < 0 ||
 		    vlab_labnet_add_veth(&c1, new_netns(), "eth0", &e) < 0 ||
 		    vlab_labnet_spec_attach(n, &sp, &e) < 0 ||
-		    vlab_labnet_cfg_from_spec(&sp, &c2, &e) < 0 || vlab_labnet_open_tap(&c2, 0, &e) < 0)
+		    vlab_labnet_cfg_from_spec(&sp, &c2, &e) < 0 ||
+		    vlab_labnet_open_tap(&c2, 0, &e) < 0)
 			_exit(1);
 		if (write(ready[1], "k", 1) != 1)
 			_exit(1);
@@ -428,12 +430,9 @@ static void test_sigkill_then_next_start(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cfg_from_spec),
-		cmocka_unit_test(test_create_share_destroy),
-		cmocka_unit_test(test_addresses),
-		cmocka_unit_test(test_veth_traffic),
-		cmocka_unit_test(test_tap_traffic),
-		cmocka_unit_test(test_sigkill_then_next_start),
+	    cmocka_unit_test(test_cfg_from_spec), cmocka_unit_test(test_create_share_destroy),
+	    cmocka_unit_test(test_addresses),	  cmocka_unit_test(test_veth_traffic),
+	    cmocka_unit_test(test_tap_traffic),	  cmocka_unit_test(test_sigkill_then_next_start),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 
 #include "engines/engine.h"
 #include "engines/vm/vm.h"
@@ -106,13 +107,45 @@ static void test_disks(void **state)
 	assert_int_equal(cfg.disk_size, 0);
 }
 
+/* sweep() removes the scratch disks of dead instances, and only those. */
+static void test_sweep(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/vlab-test-sweep-XXXXXX", dead[128], live[128], other[128];
+	assert_non_null(mkdtemp(dir));
+	setenv("VLAB_RUNTIME_DIR", dir, 1);
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(0);
+	waitpid(pid, NULL, 0); /* pid is now a dead process */
+	snprintf(dead, sizeof(dead), "%s/vm-%d-gone.img", dir, (int)pid);
+	snprintf(live, sizeof(live), "%s/vm-%d-alive.img", dir, (int)getpid());
+	snprintf(other, sizeof(other), "%s/notes.txt", dir);
+	const char *files[] = {dead, live, other};
+	for (int i = 0; i < 3; i++) {
+		FILE *f = fopen(files[i], "w");
+		assert_non_null(f);
+		fclose(f);
+	}
+	struct vlab_err err = {0};
+	const struct vlab_engine *e = vlab_engine_find("vm");
+	assert_non_null(e);
+	assert_int_equal(e->sweep(&err), 0);
+	assert_int_equal(access(dead, F_OK), -1);
+	assert_int_equal(access(live, F_OK), 0);
+	assert_int_equal(access(other, F_OK), 0);
+	unlink(live);
+	unlink(other);
+	rmdir(dir);
+	unsetenv("VLAB_RUNTIME_DIR");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_defaults),
-	    cmocka_unit_test(test_lab_switches),
-	    cmocka_unit_test(test_refusals),
-	    cmocka_unit_test(test_disks),
+	    cmocka_unit_test(test_defaults), cmocka_unit_test(test_lab_switches),
+	    cmocka_unit_test(test_refusals), cmocka_unit_test(test_disks),
+	    cmocka_unit_test(test_sweep),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

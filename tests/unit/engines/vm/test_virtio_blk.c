@@ -202,6 +202,71 @@ static void test_pci_cfg_window(void **state)
 	vm_iobus_destroy(&bus);
 }
 
+/* MSI-X: per-queue messages instead of INTx, held while masked. */
+static void test_msix(void **state)
+{
+	(void)state;
+	struct vm_iobus bus;
+	struct vm_pci pci;
+	struct vlab_err err = {0};
+	vm_iobus_init(&bus, NULL);
+	assert_int_equal(vm_pci_init(&pci, &bus, 0xc0000000, 0x100000, &err), 0);
+	assert_int_equal(vm_pci_plug(&pci, &blk.v.pci, &err), 0);
+	unsigned bdf = blk.v.pci.slot << 3, cap = 0;
+	for (unsigned c = vm_pci_cfg_read(&pci, bdf, PCI_CAP_PTR, 1); c;
+	     c = vm_pci_cfg_read(&pci, bdf, c + 1, 1))
+		if (vm_pci_cfg_read(&pci, bdf, c, 1) == 0x11)
+			cap = c;
+	assert_true(cap >= 0x40);
+	assert_int_equal(vm_pci_cfg_read(&pci, bdf, cap + 2, 2) & 0x7ff, 1); /* 2 vectors */
+	assert_int_equal(vm_pci_cfg_read(&pci, bdf, cap + 4, 4), VM_VIRTIO_MSIX_TABLE); /* BAR0 */
+
+	/* Vector 0: queue 0; vector 1: configuration changes. */
+	vd_w(&blk.v, VM_VIRTIO_MSIX_TABLE + 0, 0xfee00000, 4);
+	vd_w(&blk.v, VM_VIRTIO_MSIX_TABLE + 8, 0x41, 4);
+	vd_w(&blk.v, VM_VIRTIO_MSIX_TABLE + 12, 0, 4); /* unmask */
+	vd_w(&blk.v, VIRTIO_PCI_MSIX_CONFIG, 1, 2);
+	assert_int_equal(vd_r(&blk.v, VIRTIO_PCI_MSIX_CONFIG, 2), 1);
+	vd_w(&blk.v, VIRTIO_PCI_Q_SELECT, 0, 2);
+	vd_w(&blk.v, VIRTIO_PCI_Q_MSIX, 7, 2); /* past the table: refused */
+	assert_int_equal(vd_r(&blk.v, VIRTIO_PCI_Q_MSIX, 2), 0xffff);
+	vd_w(&blk.v, VIRTIO_PCI_Q_MSIX, 0, 2);
+	assert_int_equal(vd_r(&blk.v, VIRTIO_PCI_Q_MSIX, 2), 0);
+	vm_pci_cfg_write(&pci, bdf, cap + 2, 0x8000, 2); /* enable */
+
+	vd_r(&blk.v, VM_VIRTIO_ISR, 1);
+	vd_msis = 0;
+	assert_int_equal(request(0, 0, 512), 0);
+	assert_int_equal(vd_msis, 1);
+	assert_int_equal(vd_msi_addr, 0xfee00000);
+	assert_int_equal(vd_msi_data, 0x41);
+	assert_int_equal(vd_level[blk.v.pci.gsi], 0); /* no INTx */
+	assert_int_equal(vd_r(&blk.v, VM_VIRTIO_ISR, 1), 0);
+
+	/* Masked: pending, then delivered on unmask. */
+	vd_w(&blk.v, VM_VIRTIO_MSIX_TABLE + 12, 1, 4);
+	assert_int_equal(request(0, 0, 512), 0);
+	assert_int_equal(vd_msis, 1);
+	assert_int_equal(vd_r(&blk.v, VM_VIRTIO_MSIX_PBA, 8), 1);
+	vd_w(&blk.v, VM_VIRTIO_MSIX_TABLE + 12, 0, 4);
+	assert_int_equal(vd_msis, 2);
+	assert_int_equal(vd_r(&blk.v, VM_VIRTIO_MSIX_PBA, 8), 0);
+	/* The function mask holds every vector the same way. */
+	vm_pci_cfg_write(&pci, bdf, cap + 2, 0xc000, 2);
+	assert_int_equal(request(0, 0, 512), 0);
+	assert_int_equal(vd_msis, 2);
+	vm_pci_cfg_write(&pci, bdf, cap + 2, 0x8000, 2);
+	assert_int_equal(vd_msis, 3);
+	/* Vector 1 is still masked: a broken queue's config change waits. */
+	vd_kick(&blk.v, 0, Q + 1, Q);
+	assert_true(vd_status(&blk.v) & VIRTIO_S_NEEDS_RESET);
+	assert_int_equal(vd_r(&blk.v, VM_VIRTIO_MSIX_PBA, 8), 2);
+	vm_pci_cfg_write(&pci, bdf, cap + 2, 0, 2); /* back to INTx for the other tests */
+	vd_start(&blk.v, 1, Q);
+	vm_pci_destroy(&pci);
+	vm_iobus_destroy(&bus);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -212,6 +277,7 @@ int main(void)
 	    cmocka_unit_test(test_interrupts),
 	    cmocka_unit_test(test_short_chain_needs_reset),
 	    cmocka_unit_test(test_pci_cfg_window),
+	    cmocka_unit_test(test_msix),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

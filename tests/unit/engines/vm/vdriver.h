@@ -33,7 +33,19 @@ static void vd_line(void *ctx, unsigned gsi, int level)
 	}
 }
 
-static const struct vm_irq vd_irq = {.line = vd_line};
+static unsigned vd_msis;
+static uint64_t vd_msi_addr;
+static uint32_t vd_msi_data;
+
+static void vd_msi(void *ctx, uint64_t addr, uint32_t data)
+{
+	(void)ctx;
+	vd_msis++;
+	vd_msi_addr = addr;
+	vd_msi_data = data;
+}
+
+static const struct vm_irq vd_irq = {.line = vd_line, .msi = vd_msi};
 
 static void vd_setup_mem(void)
 {
@@ -44,6 +56,7 @@ static void vd_setup_mem(void)
 	vd_mem.slots[0] = (struct kvm_slot){.gpa = 0, .size = VD_RAM, .hva = vd_ram};
 	memset(vd_level, 0, sizeof(vd_level));
 	vd_raises = 0;
+	vd_msis = 0;
 }
 
 static void vd_free_mem(void)

@@ -6,6 +6,7 @@
  *   ttyS1   prints READY, then answers one request per line, the agent
  *           protocol's way ("<id> <verb>" -> "<id> ok ..."):
  *             boot      what the boot loader handed over (e820, ACPI, cmdline)
+ *             cpuid     what CPUID says (leaves 1, 7 and 0x80000001)
  *             pci       the devices on bus 0, by mechanism #1
  *             blk       read sector 0, write and read back sector 1, and a
  *                       read past the end, through virtio-blk
@@ -326,6 +327,29 @@ static void verb_boot(struct line *l, const uint8_t *zp)
 	add_num(l, len, 10);
 }
 
+static void verb_cpuid(struct line *l)
+{
+	static const struct {
+		uint32_t leaf;
+		const char *name;
+	} q[] = {{1, " l1"}, {7, " l7"}, {0x80000001, " lx1"}};
+	for (unsigned i = 0; i < 3; i++) {
+		uint32_t a = q[i].leaf, b, c = 0, d;
+		__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d));
+		add(l, q[i].name);
+		add(l, "_ecx=");
+		add_num(l, c, 16);
+		add(l, q[i].name);
+		add(l, "_edx=");
+		add_num(l, d, 16);
+		if (q[i].leaf != 0x80000001) {
+			add(l, q[i].name);
+			add(l, "_ebx=");
+			add_num(l, b, 16);
+		}
+	}
+}
+
 static void verb_pci(struct line *l)
 {
 	add(l, " devices=");
@@ -443,6 +467,8 @@ void guest_main(const uint8_t *zp)
 			add(&l, " ok pong");
 		else if (streq(verb, "boot"))
 			add(&l, " ok"), verb_boot(&l, zp);
+		else if (streq(verb, "cpuid"))
+			add(&l, " ok"), verb_cpuid(&l);
 		else if (streq(verb, "pci"))
 			add(&l, " ok"), verb_pci(&l);
 		else if (streq(verb, "blk"))

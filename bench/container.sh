@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# bench/container.sh: container start-to-READY, vlab's runtime against crun,
+# runc and bwrap on the same image and agent (bench/bench_container.c).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+exec build/bench/bench_container --runs "${BENCH_RUNS:-100}"
