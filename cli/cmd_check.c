@@ -102,12 +102,12 @@ int cmd_check(const struct vlab_cmd *cmd, int argc, char **argv)
 
 	/* 2. What this host offers, then 3. every step, headless. */
 	engines_report();
-	struct lessoncli_opts o = {.lab = lab, .no_workbook = 1, .quiet = quiet};
+	struct lessoncli_opts o = {.lab = lab, .no_workbook = 1, .quiet = quiet, .answer_key = 1};
 	struct lessoncli_tally t;
 	int rc = lessoncli_run_tally(&o, &t);
 	if (rc == VLAB_EXIT_OK)
-		printf("\nvlab check: %s is fine here (%zu steps passed, %zu skipped on this host; "
-		       "questions are not answered by vlab check)\n",
+		printf("\nvlab check: %s is fine here (%zu steps and answer keys passed, %zu skipped "
+		       "on this host)\n",
 		       id, t.passed, t.skipped);
 	else
 		printf("\nvlab check: %s has problems: %zu failed, %zu errors\n", id, t.failed,

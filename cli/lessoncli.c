@@ -155,8 +155,11 @@ static void print_result(struct printer *p, size_t i, struct lessoncli_tally *t)
 		break;
 	}
 	t->score += st->score;
-	printf("%s  %s (%g/%g point%s)%s%s\n", p->pfx, word, st->score, it->points,
-	       it->points == 1 ? "" : "s", st->message[0] ? ": " : "", st->message);
+	int mlen = (int)strlen(st->message);
+	while (mlen > 0 && (st->message[mlen - 1] == '\n' || st->message[mlen - 1] == ' '))
+		mlen--;
+	printf("%s  %s (%g/%g point%s)%s%.*s\n", p->pfx, word, st->score, it->points,
+	       it->points == 1 ? "" : "s", mlen ? ": " : "", mlen, st->message);
 	fflush(stdout);
 }
 
@@ -193,6 +196,8 @@ int lessoncli_run_tally(const struct lessoncli_opts *o, struct lessoncli_tally *
 		int r;
 		if (it->kind == LESSON_STEP) {
 			r = lesson_session_run(s, i, &err);
+		} else if (o->answer_key) {
+			r = lesson_session_answer_key(s, i, &err);
 		} else {
 			const char *a = json_string_value(json_object_get(o->answers, it->id));
 			if (!a) {

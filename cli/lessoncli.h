@@ -16,6 +16,7 @@ struct lessoncli_opts {
 	int console;          /* also print instance consoles */
 	const char *only;     /* run one item (its id) */
 	json_t *answers;      /* id -> answer text, may be NULL */
+	int answer_key;       /* answer questions with the lab's own key (vlab check) */
 	const char *prefix;   /* printed before each line ("" when NULL) */
 };
 

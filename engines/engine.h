@@ -178,6 +178,9 @@ const char *vlab_instance_ready_line(const struct vlab_instance *inst);
 size_t vlab_instance_phases(const struct vlab_instance *inst, const struct vlab_phase **out);
 /* An attribute published by the instance, NULL when absent. */
 const char *vlab_instance_attr(const struct vlab_instance *inst, const char *key);
+/* Every attribute: the number, and key number i (its value in *value). */
+size_t vlab_instance_attr_count(const struct vlab_instance *inst);
+const char *vlab_instance_attr_at(const struct vlab_instance *inst, size_t i, const char **value);
 /* Live counters (NULL before start). */
 const struct vlab_counters *vlab_instance_counters(const struct vlab_instance *inst);
 /* The memfd behind the counters (to pass to another process, which maps

@@ -647,6 +647,19 @@ const char *vlab_instance_attr(const struct vlab_instance *inst, const char *key
 	return NULL;
 }
 
+size_t vlab_instance_attr_count(const struct vlab_instance *inst)
+{
+	return inst->nattrs;
+}
+
+const char *vlab_instance_attr_at(const struct vlab_instance *inst, size_t i, const char **value)
+{
+	if (i >= inst->nattrs)
+		return NULL;
+	*value = inst->attrs[i].value;
+	return inst->attrs[i].key;
+}
+
 const struct vlab_counters *vlab_instance_counters(const struct vlab_instance *inst)
 {
 	return inst->counters;

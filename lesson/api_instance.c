@@ -86,11 +86,9 @@ static void emit_instance(lua_State *L, struct linst *li, int gone)
 		json_array_append_new(ph, json_pack("[sI]", p[i].name, (json_int_t)p[i].ns));
 	json_object_set_new(m, "phases", ph);
 	json_t *attrs = json_object();
-	static const char *const keys[] = {"backend", "emulated", "image_bytes", "ip", NULL};
-	for (int i = 0; keys[i]; i++) {
-		const char *v = vlab_instance_attr(in, keys[i]);
-		if (v)
-			json_object_set_new(attrs, keys[i], lesson_json_text(v, strlen(v)));
+	for (size_t i = 0; i < vlab_instance_attr_count(in); i++) {
+		const char *v, *k = vlab_instance_attr_at(in, i, &v);
+		json_object_set_new(attrs, k, lesson_json_text(v, strlen(v)));
 	}
 	json_object_set_new(m, "attrs", attrs);
 	int fds[3];
@@ -443,12 +441,9 @@ static int l_stats(lua_State *L)
 	}
 	lua_setfield(L, -2, "counters");
 	lua_newtable(L);
-	static const char *const keys[] = {"backend", "emulated", "image_bytes", "ip",
-					   "cgroup.memory", "cgroup.pids", "cgroup.cpu", NULL};
-	for (int i = 0; keys[i]; i++) {
-		const char *v = vlab_instance_attr(in, keys[i]);
-		if (v)
-			set_str(L, keys[i], v);
+	for (size_t i = 0; i < vlab_instance_attr_count(in); i++) {
+		const char *v, *k = vlab_instance_attr_at(in, i, &v);
+		set_str(L, k, v);
 	}
 	lua_setfield(L, -2, "attrs");
 	return 1;

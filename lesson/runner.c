@@ -295,6 +295,92 @@ static void do_step(struct runner *r, int seq, int i, int run, int check, int re
 	finish(r, seq, i, status, msg, !strcmp(status, "passed") ? points : 0, NULL);
 }
 
+/* The answer the lab itself holds right for question i (on the stack as
+ * item), or NULL with why when it has none to offer (a pattern only, or a
+ * measurement not made). */
+static const char *answer_key(lua_State *L, int item, char *buf, size_t len, const char **why,
+			      struct vlab_err *err)
+{
+	lua_getfield(L, item, "qkind");
+	const char *kind = lua_tostring(L, -1);
+	lua_pop(L, 1);
+	*why = NULL;
+	if (kind && !strcmp(kind, "choice")) {
+		lua_getfield(L, item, "right");
+		lua_pushnil(L);
+		int pick = lua_next(L, -2) ? (int)lua_tointeger(L, -2) : 0;
+		lua_settop(L, item);
+		snprintf(buf, len, "%d", pick);
+		return buf;
+	}
+	if (kind && !strcmp(kind, "numeric")) {
+		double v;
+		if (lua_getfield(L, item, "expected") == LUA_TFUNCTION) {
+			lua_getfield(L, LUA_REGISTRYINDEX, "lesson.measurements");
+			lua_getfield(L, LUA_REGISTRYINDEX, "lesson.state");
+			if (lesson_sandbox_pcall(lesson_sandbox_of(L), 2, 1, err) < 0)
+				return NULL;
+			if (!lua_isnumber(L, -1)) {
+				lua_settop(L, item);
+				*why = "its expected value needs measurements this run did not make";
+				return NULL;
+			}
+		} else {
+			lua_pop(L, 1);
+			lua_getfield(L, item, "answer");
+		}
+		v = lua_tonumber(L, -1);
+		lua_settop(L, item);
+		snprintf(buf, len, "%.17g", v);
+		return buf;
+	}
+	if (lua_getfield(L, item, "accept") == LUA_TTABLE && lua_geti(L, -1, 1) == LUA_TSTRING) {
+		snprintf(buf, len, "%s", lua_tostring(L, -1));
+		lua_settop(L, item);
+		return buf;
+	}
+	lua_settop(L, item);
+	*why = "it accepts a pattern only";
+	return NULL;
+}
+
+/* vlab check's self-test: the lab's own answer key must score. */
+static void do_answer_key(struct runner *r, int seq, int i)
+{
+	lua_State *L = r->L;
+	json_t *d = item_desc(r, i);
+	double points = json_number_value(json_object_get(d, "points"));
+	int timeout = (int)json_integer_value(json_object_get(d, "timeout_ms"));
+	struct vlab_err err = {0};
+	char key[128], msg[VLAB_ERR_MSG + 200] = "";
+	const char *why;
+	lesson_lab_push_item(L, r->lab, i);
+	int item = lua_gettop(L);
+	lesson_api_begin(L, i, 0);
+	arm(r, seq, i, timeout);
+	const char *a = answer_key(L, item, key, sizeof(key), &why, &err);
+	int correct = 0, has_exp = 0, rc = 0;
+	double expected = 0;
+	if (a)
+		rc = lesson_question_score(L, a, &correct, &expected, &has_exp, msg, sizeof(msg),
+					   &err);
+	disarm(r);
+	lua_settop(L, r->lab);
+	if (!a && !why) {
+		finish(r, seq, i, "error", err.msg, 0, NULL);
+	} else if (!a) {
+		snprintf(msg, sizeof(msg), "answer key not tried: %s", why);
+		finish(r, seq, i, "skipped", msg, 0, NULL);
+	} else if (rc < 0) {
+		finish(r, seq, i, "error", err.msg, 0, NULL);
+	} else {
+		char m2[sizeof(msg) + 160];
+		snprintf(m2, sizeof(m2), "the lab's own answer '%s' %s", a,
+			 correct ? "is accepted" : "is REJECTED: check the question's answer fields");
+		finish(r, seq, i, correct ? "passed" : "failed", m2, correct ? points : 0, NULL);
+	}
+}
+
 static void do_answer(struct runner *r, int seq, int i, const char *answer)
 {
 	lua_State *L = r->L;
@@ -351,6 +437,8 @@ static int handle(struct runner *r, json_t *m)
 			json_is_true(json_object_get(m, "replay")));
 	} else if (!strcmp(op, "check") && is_step) {
 		do_step(r, seq, i, 0, 1, 0);
+	} else if (!strcmp(op, "answer_key") && !is_step) {
+		do_answer_key(r, seq, i);
 	} else if (!strcmp(op, "answer") && !is_step) {
 		const char *a = json_string_value(json_object_get(m, "answer"));
 		do_answer(r, seq, i, a ? a : "");

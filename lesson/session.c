@@ -432,6 +432,17 @@ int lesson_session_regrade(struct lesson_session *s, size_t i, const char *answe
 	return 0;
 }
 
+int lesson_session_answer_key(struct lesson_session *s, size_t i, struct vlab_err *err)
+{
+	if (check_index(s, i, LESSON_QUESTION, err) < 0 || session_ensure_runner(s, err) < 0)
+		return -1;
+	struct action a = {.op = ACT_KEY, .item = i, .grading = 1};
+	if (enqueue(s, &a, err) < 0)
+		return -1;
+	session_kick(s);
+	return 0;
+}
+
 int lesson_session_answer(struct lesson_session *s, size_t i, const char *answer,
 			  struct vlab_err *err)
 {

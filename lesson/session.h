@@ -241,6 +241,10 @@ int lesson_session_check(struct lesson_session *s, size_t i, struct vlab_err *er
  * number ("12.5"); text: the text.  Recorded in the workbook at once. */
 int lesson_session_answer(struct lesson_session *s, size_t i, const char *answer,
 			  struct vlab_err *err);
+/* Lab authors' self-test (vlab check): queues question i answered with the
+ * lab's own answer key, so the result says whether the key is accepted.
+ * Not recorded as an attempt. */
+int lesson_session_answer_key(struct lesson_session *s, size_t i, struct vlab_err *err);
 /* Reveals the next hint of item i and records it; returns it, or NULL (err
  * set) when none is left. */
 const char *lesson_session_hint(struct lesson_session *s, size_t i, struct vlab_err *err);

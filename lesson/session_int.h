@@ -14,7 +14,7 @@
 #define WATCHDOG_GRACE_MS 5000 /* after the action's own limit + the runner's alarm */
 #define LOAD_WAIT_MS 10000
 
-enum action_op { ACT_RUN, ACT_CHECK, ACT_ANSWER };
+enum action_op { ACT_RUN, ACT_CHECK, ACT_ANSWER, ACT_KEY };
 
 struct action {
 	enum action_op op;

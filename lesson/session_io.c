@@ -559,6 +559,9 @@ void session_kick(struct lesson_session *s)
 		if (a.op == ACT_ANSWER)
 			m = json_pack("{s:s, s:i, s:i, s:s}", "op", "answer", "seq", a.seq, "item",
 				      (int)a.item, "answer", a.answer ? a.answer : "");
+		else if (a.op == ACT_KEY)
+			m = json_pack("{s:s, s:i, s:i}", "op", "answer_key", "seq", a.seq, "item",
+				      (int)a.item);
 		else
 			m = json_pack("{s:s, s:i, s:i, s:b, s:b}", "op",
 				      a.op == ACT_RUN ? "run" : "check", "seq", a.seq, "item",

@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -242,10 +241,13 @@ json_t *lesson_workbook_new(const char *lab_id, const char *title, const char *v
 {
 	char now[32];
 	lesson_iso8601(vlab_wall_ns(), now);
+	/* The login name from the environment: vlab is a static program, and
+	 * getpwuid() would need glibc's shared NSS modules at run time. */
 	const char *user = getenv("USER");
-	struct passwd *pw = user ? NULL : getpwuid(getuid());
+	if (!user || !*user)
+		user = getenv("LOGNAME");
 	if (!user)
-		user = pw ? pw->pw_name : "";
+		user = "";
 	return json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s}, s:s, s:s, s:s, s:{}, s:{}}",
 			 "format", LESSON_WORKBOOK_FORMAT, "vlab_version", VLAB_VERSION, "lab", "id",
 			 lab_id, "title", title, "version", version, "path", lab_path, "sha256",
