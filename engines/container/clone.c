@@ -265,8 +265,11 @@ static void child_main(struct ct_runtime *rt, int fd)
 		vlab_child_phase(child, "seccomp");
 	}
 	/* net=on: the runtime plugs eth0 in meanwhile; the program finds it. */
-	if (cfg->net && wait_go(fd, &err) < 0)
-		goto fail;
+	if (cfg->net) {
+		if (wait_go(fd, &err) < 0)
+			goto fail;
+		vlab_child_phase(child, "net");
+	}
 	ct_init_run(cfg->argv, child->control_fd, child->console_fd, fd, lfd, child);
 fail:
 	ct_msg_error(fd, &err);

@@ -514,7 +514,8 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 	if (rt.cfg.net) {
 		if (ct_net_attach(&rt.cfg, rt.init_pid, err) < 0)
 			goto fail;
-		vlab_child_phase(child, "net");
+		/* (The init records phase "net" when it sees GO: its events go
+		 * out in order, in one write.) */
 		if (ct_msg_send(rt.sync_fd, CT_MSG_GO, "", -1, err) < 0)
 			goto fail;
 	}

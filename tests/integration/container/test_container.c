@@ -584,8 +584,14 @@ static void test_phases_and_attributes(void **state)
 		if (!found)
 			fail_msg("no startup phase '%s'", want[w]);
 	}
-	for (size_t i = 0; i < n; i++)
+	/* in the order they happened (consumers take differences) */
+	for (size_t i = 0; i < n; i++) {
 		assert_true(ph[i].ns <= vlab_instance_startup_ns(inst));
+		if (i > 0 && ph[i].ns < ph[i - 1].ns)
+			fail_msg("phase %s (%llu ns) arrived after %s (%llu ns)", ph[i].name,
+				 (unsigned long long)ph[i].ns, ph[i - 1].name,
+				 (unsigned long long)ph[i - 1].ns);
+	}
 	assert_string_equal(vlab_instance_attr(inst, "emulated"), "no");
 	assert_non_null(vlab_instance_attr(inst, "cgroup.memory"));
 	assert_non_null(vlab_instance_attr(inst, "cgroup.pids"));

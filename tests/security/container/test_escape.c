@@ -201,8 +201,10 @@ static void test_exec_socket_refuses_other_users(void **state)
 	assert_int_equal(sock[0], '@');
 	assert_int_equal(exec_as_nobody(sock), 0);
 	/* and no process was started for it */
-	struct vlab_container_run r = ct_sh(inst, "ls -d /proc/[0-9]* | wc -l");
-	assert_string_equal(r.out, "5\n"); /* init, program, this shell, ls, wc */
+	struct vlab_container_run r = ct_sh(inst, "ls /proc | grep -c '^[0-9]'");
+	/* init, program, this shell, ls and grep (the shell may have run one
+	 * of them itself already) */
+	assert_true(!strcmp(r.out, "4\n") || !strcmp(r.out, "5\n"));
 	vlab_container_run_free(&r);
 	vlab_instance_free(inst);
 }
