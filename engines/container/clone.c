@@ -4,31 +4,33 @@
  * clone3() makes the init in new pid, mount, uts, ipc and net namespaces
  * (and a user namespace in rootless mode), returning a pidfd; on cgroup v2
  * directly inside its cgroup (CLONE_INTO_CGROUP), on v1 it moves itself
- * in.  The cgroup namespace comes after that, so that the container sees
- * its own cgroup as its root.  The two sides talk over a SOCK_SEQPACKET
- * pair:
+ * in, then makes its cgroup namespace (rooted at its own cgroup).  The
+ * init forks the program's process (pid 2) at once; that process sets the
+ * container up and becomes the program, while the init only reaps
+ * (init.c).  Runtime and container talk over a SOCK_SEQPACKET pair:
  *
- *   runtime                          init
- *   cgroups made, filter compiled,
- *   exec socket, attributes sent
- *   clone ----------------------->   moves itself into its cgroups (v1)
- *   (user namespace: uid/gid maps,
- *   GO --------------------------->  then it goes on)
- *   (net=on: a veth, eth0 inside,
- *   GO --------------------------->  awaited before the program starts)
- *   waits                            mount namespace private, overlay,
- *                                    /proc /dev /sys, pivot_root,
- *                                    hostname, loopback, cgroup namespace,
- *                                    capabilities, no_new_privs, seccomp,
- *                                    starts the program (its events and
- *                                    its init_pid attribute go out then)
- *        <-------------------------- seccomp listener (SCM_RIGHTS) or none
- *        <-------------------------- error, or end of file at exec
+ *   runtime                    init (pid 1)       program (pid 2)
+ *   cgroups made, filter
+ *   compiled, exec socket,
+ *   attributes (held)
+ *   clone ------------------>  cgroups, cgroup
+ *                              namespace, fork -> (user namespace: waits
+ *   (user namespace:                              for GO)
+ *   uid/gid maps, GO ------------------------->   mount namespace private,
+ *   net=on: a veth with                           overlay, /proc /dev /sys,
+ *   eth0 inside)                                  pivot_root, hostname,
+ *                                                 loopback, capabilities,
+ *                                                 no_new_privs, seccomp
+ *        <--------------------------------------- seccomp listener or none
+ *   (net=on: GO --------------------------->      waits for it)
+ *                                                 exec: the held events go
+ *                                                 out in one write
+ *        <--------------------------------------- error, or end of file
  *
- * Everything the init needs is ready before the clone and inherited with
- * its memory.  Nobody wakes up while the init works: on a busy machine,
- * every other process that wakes (the runtime, the front end reading
- * events) delays the init by a scheduler round. */
+ * Everything the container needs is ready before the clone and inherited
+ * with its memory.  Nothing else wakes up while the program's process
+ * works, and no process is made late: on a busy machine each of those
+ * costs a scheduler round. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -195,6 +197,67 @@ static int wait_go(int fd, struct vlab_err *err)
 	return -1;
 }
 
+/* The program's process (pid 2), forked by the init at once: it builds
+ * the container's filesystem and drops its privileges itself, then
+ * becomes the program.  (A process made at the end, after all that work,
+ * would wait on a busy machine for its first turn: the scheduler charges
+ * it the CPU time its cgroup has just used.)  Never returns. */
+static void program_main(struct ct_runtime *rt, int fd) __attribute__((noreturn));
+static void program_main(struct ct_runtime *rt, int fd)
+{
+	struct vlab_err err = {0};
+	const struct ct_config *cfg = &rt->cfg;
+	struct vlab_child *child = rt->child;
+
+	if (cfg->userns) {
+		/* the runtime writes the init's uid/gid maps first */
+		if (wait_go(fd, &err) < 0)
+			goto fail;
+		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
+			vlab_err_set(&err, errno, "become root in the user namespace");
+			goto fail;
+		}
+	}
+	if (ct_rootfs_setup(cfg, &rt->layer, &err) < 0)
+		goto fail;
+	if (sethostname(cfg->hostname, strlen(cfg->hostname)) < 0) {
+		vlab_err_set(&err, errno, "set the host name");
+		goto fail;
+	}
+	if (ct_net_loopback(&err) < 0)
+		goto fail;
+	vlab_child_phase(child, "mounts");
+	if (!cfg->rootless && ct_cgroup_mount_inside(&rt->cg, &err) < 0)
+		goto fail;
+	if (ct_caps_apply(ct_caps_effective(cfg), &err) < 0)
+		goto fail;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		vlab_err_set(&err, errno, "set no_new_privs");
+		goto fail;
+	}
+	if (cfg->seccomp) {
+		int lfd = ct_seccomp_load(&rt->sc, &err);
+		if (lfd == -1)
+			goto fail;
+		/* The runtime answers the denied calls (seccomp.c). */
+		if (ct_msg_send(fd, lfd >= 0 ? CT_MSG_FD : CT_MSG_NOFD, "", lfd, &err) < 0)
+			goto fail;
+		if (lfd >= 0)
+			close(lfd);
+		vlab_child_phase(child, "seccomp");
+	}
+	/* net=on: the runtime plugs eth0 in meanwhile; the program finds it. */
+	if (cfg->net) {
+		if (wait_go(fd, &err) < 0)
+			goto fail;
+		vlab_child_phase(child, "net");
+	}
+	ct_program_exec(cfg->argv, child->control_fd, child->console_fd, fd, child);
+fail:
+	ct_msg_error(fd, &err);
+	_exit(127);
+}
+
 /* The init, in its new namespaces.  Never returns. */
 static void child_main(struct ct_runtime *rt, int fd) __attribute__((noreturn));
 static void child_main(struct ct_runtime *rt, int fd)
@@ -223,54 +286,28 @@ static void child_main(struct ct_runtime *rt, int fd)
 		}
 		close(rt->cg_self_fds[i]);
 	}
-	ct_init_rename();
-	if (cfg->userns) {
-		/* (Dumpable until then: the runtime writes our
-		 * /proc/PID/uid_map, root's when we are not dumpable.) */
-		if (wait_go(fd, &err) < 0)
-			goto fail;
-		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
-			vlab_err_set(&err, errno, "become root in the user namespace");
-			goto fail;
-		}
-	}
-	if (!cfg->rootless)
-		prctl(PR_SET_DUMPABLE, 0);
-	if (ct_rootfs_setup(cfg, &rt->layer, &err) < 0)
-		goto fail;
-	if (sethostname(cfg->hostname, strlen(cfg->hostname)) < 0) {
-		vlab_err_set(&err, errno, "set the host name");
-		goto fail;
-	}
-	if (ct_net_loopback(&err) < 0)
-		goto fail;
-	vlab_child_phase(child, "mounts");
+	/* ...and a cgroup namespace rooted there, for the program and for
+	 * whatever exec joins later (it joins ours). */
 	if (unshare(CLONE_NEWCGROUP) < 0) {
 		vlab_err_set(&err, errno, "new cgroup namespace");
 		goto fail;
 	}
-	if (!cfg->rootless && ct_cgroup_mount_inside(&rt->cg, &err) < 0)
-		goto fail;
-	if (ct_caps_apply(ct_caps_effective(cfg), &err) < 0)
-		goto fail;
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		vlab_err_set(&err, errno, "set no_new_privs");
+	ct_init_rename();
+	/* (Dumpable as a user: see init.c, and the runtime writes our
+	 * /proc/PID/uid_map, which is root's when we are not dumpable.) */
+	if (!cfg->rootless)
+		prctl(PR_SET_DUMPABLE, 0);
+	sigset_t all;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	pid_t program = fork();
+	if (program < 0) {
+		vlab_err_set(&err, errno, "start the container's program");
 		goto fail;
 	}
-	int lfd = -2;
-	if (cfg->seccomp) {
-		lfd = ct_seccomp_load(&rt->sc, &err);
-		if (lfd == -1)
-			goto fail;
-		vlab_child_phase(child, "seccomp");
-	}
-	/* net=on: the runtime plugs eth0 in meanwhile; the program finds it. */
-	if (cfg->net) {
-		if (wait_go(fd, &err) < 0)
-			goto fail;
-		vlab_child_phase(child, "net");
-	}
-	ct_init_run(cfg->argv, child->control_fd, child->console_fd, fd, lfd, child);
+	if (program == 0)
+		program_main(rt, fd);
+	ct_init_reap(program);
 fail:
 	ct_msg_error(fd, &err);
 	_exit(127);

@@ -234,14 +234,16 @@ extern const char *const ct_container_env[];
 
 /* Names the init "vlab-init" (its comm and command line). */
 void ct_init_rename(void);
-/* Runs as the container's pid 1 after setup: starts argv as pid 2 with
- * stdin/stdout on control_fd and stderr on console_fd, then hands the
- * seccomp listener (-2: none) to the runtime on sync_fd, forwards signals
- * to the program, reaps orphans, exits with its status.  sync_fd gets an
- * error line if the exec fails and is closed by the exec otherwise.
- * Never returns. */
-void ct_init_run(char *const argv[], int control_fd, int console_fd, int sync_fd,
-		 int listener, struct vlab_child *child) __attribute__((noreturn));
+/* The container's pid 1 once it has forked the program (pid main_pid,
+ * which sets the container up and executes the program): keeps nothing,
+ * forwards signals to the program, reaps orphans, exits with the
+ * program's status (128+signal when it was killed).  Never returns. */
+void ct_init_reap(pid_t main_pid) __attribute__((noreturn));
+/* In the program's process, once the container is set up: stdin/stdout on
+ * control_fd, stderr on console_fd, nothing else (sync_fd and the event
+ * channel close at the exec; an error goes to sync_fd), then execve. */
+void ct_program_exec(char *const argv[], int control_fd, int console_fd, int sync_fd,
+		     struct vlab_child *child) __attribute__((noreturn));
 
 /* ---- the runtime (runtime.c, clone.c, exec.c) ---- */
 

@@ -8,9 +8,9 @@
  * pid 2, forwards it the signals that stop or poke it, reaps orphans, and
  * exits with the program's status (128+signal when it was killed).
  *
- * It is the runtime's own clone, never an exec: it holds no descriptor but
- * /dev/null, its command line and environment are blanked, and (as root)
- * it is not dumpable, so the container's root cannot reach the host's vlab
+ * It is the runtime's own clone, never an exec: it holds no descriptor, no
+ * capability but CAP_KILL, its command line and environment are blanked,
+ * and (as root) it is not dumpable, so the container's root cannot reach the host's vlab
  * binary through /proc/1/exe.  A rootless init stays dumpable: it is the
  * user's own process either way, and exec's setns(pidfd) needs ptrace
  * access to it. */
@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/capability.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -47,8 +48,8 @@ static void close_from(int lo, int hi)
 
 /* pid 2: stdio on the channels, nothing else open but the setup socket
  * and the event channel, both closed by the exec. */
-static void start_program(char *const argv[], int control_fd, int console_fd, int sync_fd,
-			  struct vlab_child *child)
+void ct_program_exec(char *const argv[], int control_fd, int console_fd, int sync_fd,
+		     struct vlab_child *child)
 {
 	sigset_t none;
 	sigemptyset(&none);
@@ -102,38 +103,17 @@ void ct_init_rename(void)
 	clearenv();
 }
 
-void ct_init_run(char *const argv[], int control_fd, int console_fd, int sync_fd,
-		 int listener, struct vlab_child *child)
+void ct_init_reap(pid_t main_pid)
 {
+	/* pid 1 keeps nothing of the runtime's: no descriptor at all (the
+	 * program has its own copies), no capability but CAP_KILL, which
+	 * forwards signals to a program running under another uid. */
+	close_from(0, ~0u >> 1);
+	ct_caps_apply(1ull << CAP_KILL, NULL);
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+
 	sigset_t all;
 	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, NULL);
-	/* vfork: no copy of the runtime's page tables for a child that
-	 * only sets up its descriptors and executes. */
-	pid_t main_pid = vfork();
-	if (main_pid < 0) {
-		struct vlab_err err;
-		vlab_err_set(&err, errno, "start the program in the container");
-		ct_msg_error(sync_fd, &err);
-		_exit(127);
-	}
-	if (main_pid == 0)
-		start_program(argv, control_fd, console_fd, sync_fd, child);
-	/* The program runs (or has failed, and said so).  Now the runtime
-	 * may wake up: its seccomp listener.  A denied call the program made
-	 * in the meantime just waits for the answer. */
-	ct_msg_send(sync_fd, listener >= 0 ? CT_MSG_FD : CT_MSG_NOFD, "", listener, NULL);
-
-	/* pid 1 keeps nothing of the runtime's. */
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null >= 0) {
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(null, 2);
-	}
-	close_from(3, ~0u >> 1);
-
-	int code = 0;
 	for (;;) {
 		siginfo_t si;
 		int sig = sigwaitinfo(&all, &si);
@@ -151,8 +131,7 @@ void ct_init_run(char *const argv[], int control_fd, int console_fd, int sync_fd
 		while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
 			if (p != main_pid)
 				continue;
-			code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-			_exit(code);
+			_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 		}
 	}
 }
