@@ -118,6 +118,10 @@ static void on_event(const struct lesson_event *ev, void *arg)
 			printf("%s  - instance %s (%s) failed: %s\n", p->pfx, in->name, in->engine,
 			       in->error);
 		break;
+	case LESSON_EV_PROGRESS:
+		if (!p->o->quiet && ev->text)
+			printf("%s  ~ %s\n", p->pfx, ev->text);
+		break;
 	case LESSON_EV_MEASURE:
 		if (!p->o->quiet)
 			printf("%s  - recorded %s\n", p->pfx, ev->text);

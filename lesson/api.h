@@ -6,6 +6,7 @@
  *                   userdata over engines/engine.h
  *   api_misc.c      vlab.print, chart, record, measurements, compare, skip,
  *                   available, engines, sleep
+ *   api_bench.c     vlab.bench: the metrics layer's side-by-side runs
  *
  * The binding holds no engine logic: options go to the engine as spec
  * key/values, which the engine validates; agent requests go through
@@ -92,5 +93,7 @@ struct vlab_instance *lesson_api_instance(lua_State *L, int idx);
 /* ---- the rest (api_misc.c) ---- */
 void lesson_api_open_misc(lua_State *L, int vlab);
 void lesson_api_open_lab(lua_State *L, int vlab);
+/* vlab.bench (api_bench.c). */
+void lesson_api_open_bench(lua_State *L, int vlab);
 
 #endif

@@ -15,6 +15,7 @@
 #include "lesson/api.h"
 #include "lesson/ipc.h"
 #include "lesson/sandbox.h"
+#include "metrics/stats.h"
 
 struct lesson_api *lesson_api_of(lua_State *L)
 {
@@ -365,12 +366,6 @@ static int l_sleep(lua_State *L)
 
 /* ---- vlab.compare ---- */
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 /* vlab.compare{instances = {...}, metric = "startup" | "image_size" |
  * workload = "cpu", args = {...}, key = "...", runs = N, scale = k,
  * title = "...", unit = "...", lower_is_better = bool}
@@ -468,15 +463,18 @@ static int l_compare(lua_State *L)
 		lua_pushstring(L, label);
 		lua_setfield(L, -2, "label");
 		if (got) {
-			qsort(samples, (size_t)got, sizeof(double), cmp_double);
-			double med = got % 2 ? samples[got / 2]
-					     : (samples[got / 2 - 1] + samples[got / 2]) / 2;
+			/* Summarised as every figure of vlab is (metrics/stats.h);
+			 * one sample (a startup, an image size) is shown as it is. */
+			struct metrics_summary sum = {.n = 1, .min = samples[0],
+						      .median = samples[0], .max = samples[0]};
+			if (got >= METRICS_MIN_SAMPLES)
+				metrics_summarize(samples, (size_t)got, 0, &sum, NULL);
 			for (int k = 0; k < 2; k++) {
-				lua_pushnumber(L, med);
+				lua_pushnumber(L, sum.median);
 				lua_setfield(L, -2 - k, "value");
-				lua_pushnumber(L, samples[0]);
+				lua_pushnumber(L, sum.min);
 				lua_setfield(L, -2 - k, "min");
-				lua_pushnumber(L, samples[got - 1]);
+				lua_pushnumber(L, sum.max);
 				lua_setfield(L, -2 - k, "max");
 				lua_pushinteger(L, got);
 				lua_setfield(L, -2 - k, "runs");
@@ -543,6 +541,7 @@ void lesson_api_open(lua_State *L, struct lesson_api *api)
 	lesson_api_open_lab(L, vlab);
 	lesson_api_open_instances(L, vlab);
 	lesson_api_open_misc(L, vlab);
+	lesson_api_open_bench(L, vlab);
 	lua_getfield(L, vlab, "print");
 	lua_setglobal(L, "print");
 	lua_setglobal(L, "vlab");

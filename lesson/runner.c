@@ -12,15 +12,16 @@
  *   {"t":"lab", "lab":{...}, "sha256":"..."} once loaded (see api_lab.c)
  *   {"t":"fatal", "message":"file:line: ..."} the lab does not load
  *   {"t":"begin", "seq", "item"}
- *   {"t":"print"|"chart"|"record"|"instance", "item", ...} while it runs
+ *   {"t":"print"|"chart"|"record"|"instance"|"progress", "item", ...} while
+ *                                           it runs
  *   {"t":"ask", "what":"console", "id"}     wants a console's tail
  *   {"t":"done", "seq", "item", "status":"passed|failed|error|skipped",
  *    "message", "score", ["expected"]}
  *
  * Limits per action: the sandbox's count hook (instructions, deadline);
- * an alarm at the deadline + LESSON_RUNNER_GRACE_MS for time spent inside
- * one C function, which reports the lab position and exits (the instances
- * die with the runner); RLIMIT_CPU as the last backstop. */
+ * runner_guard.c's alarm for time spent inside one C function, which
+ * reports the lab position and exits (the instances die with the runner);
+ * RLIMIT_CPU as the last backstop. */
 #include "lesson/runner.h"
 
 #include <errno.h>
@@ -45,10 +46,8 @@
 #include "lesson/ipc.h"
 #include "lesson/sandbox.h"
 
-#define LESSON_RUNNER_GRACE_MS 2000
 #define LOAD_TIMEOUT_MS 5000
 
-extern char **environ;
 
 struct runner {
 	int fd;
@@ -62,9 +61,6 @@ struct runner {
 	int dead;        /* the front end is gone */
 };
 
-/* For the alarm handler. */
-static volatile sig_atomic_t cur_seq = -1, cur_item = -1;
-static struct lesson_sandbox *alarm_sb;
 
 static void send_msg(struct runner *r, json_t *m, const int *fds, size_t nfds)
 {
@@ -99,107 +95,16 @@ static json_t *host_ask(void *arg, json_t *msg)
 	return NULL;
 }
 
-/* ---- the hard deadline: time inside a C function ---- */
-
-/* Appends s; with esc, as the inside of a JSON string (quotes, backslashes
- * and control bytes become '?'). */
-static size_t put_text(char *buf, size_t at, size_t cap, const char *s, int esc)
-{
-	for (; *s && at + 1 < cap; s++) {
-		unsigned char c = (unsigned char)*s;
-		buf[at++] = esc && (c == '"' || c == '\\' || c < 0x20) ? '?' : (char)c;
-	}
-	return at;
-}
-
-static size_t put(char *buf, size_t at, size_t cap, const char *s)
-{
-	return put_text(buf, at, cap, s, 0);
-}
-
-static size_t put_int(char *buf, size_t at, size_t cap, long v)
-{
-	char tmp[24];
-	int n = 0;
-	if (v < 0) {
-		if (at + 1 < cap)
-			buf[at++] = '-';
-		v = -v;
-	}
-	do
-		tmp[n++] = (char)('0' + v % 10);
-	while ((v /= 10) && n < 23);
-	while (n > 0 && at + 1 < cap)
-		buf[at++] = tmp[--n];
-	return at;
-}
-
-static void on_alarm(int sig)
-{
-	(void)sig;
-	char buf[1024];
-	size_t n = 0;
-	buf[n++] = 'E';
-	if (cur_seq < 0) { /* loading the lab */
-		n = put(buf, n, sizeof(buf), "{\"t\":\"fatal\",\"message\":\"");
-	} else {
-		n = put(buf, n, sizeof(buf), "{\"t\":\"done\",\"seq\":");
-		n = put_int(buf, n, sizeof(buf), cur_seq);
-		n = put(buf, n, sizeof(buf), ",\"item\":");
-		n = put_int(buf, n, sizeof(buf), cur_item);
-		n = put(buf, n, sizeof(buf), ",\"status\":\"error\",\"score\":0,\"message\":\"");
-	}
-	const char *pos = alarm_sb ? lesson_sandbox_position(alarm_sb) : "";
-	n = put_text(buf, n, sizeof(buf), pos[0] ? pos : "?", 1);
-	n = put(buf, n, sizeof(buf),
-		": stopped: the action ran past its time limit inside a library function "
-		"(a pathological pattern or string operation?), so the lab runner was "
-		"stopped, and its instances with it\",\"fatal\":true}");
-	ssize_t w = send(LESSON_RUNNER_FD, buf, n, MSG_NOSIGNAL);
-	(void)w;
-	_exit(3);
-}
-
-static void set_alarm(uint64_t ms)
-{
-	struct itimerval it = {0};
-	it.it_value.tv_sec = (time_t)(ms / 1000);
-	it.it_value.tv_usec = (suseconds_t)((ms % 1000) * 1000);
-	setitimer(ITIMER_REAL, &it, NULL);
-}
-
-/* RLIMIT_CPU soft limit: CPU used so far + budget_s (0: off). */
-static void cpu_backstop(unsigned budget_s)
-{
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_CPU, &rl) < 0)
-		return;
-	if (!budget_s) {
-		rl.rlim_cur = rl.rlim_max;
-	} else {
-		struct rusage ru;
-		getrusage(RUSAGE_SELF, &ru);
-		rlim_t want = (rlim_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + budget_s;
-		rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max ? rl.rlim_max : want;
-	}
-	setrlimit(RLIMIT_CPU, &rl);
-}
-
 static void arm(struct runner *r, int seq, int item, int timeout_ms)
 {
-	cur_seq = seq;
-	cur_item = item;
 	lesson_sandbox_arm(r->sb, 0, vlab_now_ns() + (uint64_t)timeout_ms * 1000000ull);
-	set_alarm((uint64_t)timeout_ms + LESSON_RUNNER_GRACE_MS);
-	cpu_backstop((unsigned)(timeout_ms / 1000) + 10);
+	lesson_runner_guard_arm(seq, item, timeout_ms);
 }
 
 static void disarm(struct runner *r)
 {
-	set_alarm(0);
-	cpu_backstop(0);
+	lesson_runner_guard_disarm();
 	lesson_sandbox_disarm(r->sb);
-	cur_seq = cur_item = -1;
 }
 
 /* ---- actions ---- */
@@ -522,9 +427,6 @@ int lesson_runner_main(int argc, char **argv)
 	struct rlimit nocore = {0, 0};
 	setrlimit(RLIMIT_CORE, &nocore);
 	signal(SIGPIPE, SIG_IGN);
-	struct sigaction sa = {0};
-	sa.sa_handler = on_alarm;
-	sigaction(SIGALRM, &sa, NULL);
 
 	struct runner r = {.fd = LESSON_RUNNER_FD};
 	struct vlab_err err = {0};
@@ -536,7 +438,7 @@ int lesson_runner_main(int argc, char **argv)
 	r.api.host.ask = host_ask;
 	if (lesson_sandbox_new(0, &r.sb, &err) < 0)
 		goto fatal;
-	alarm_sb = r.sb;
+	lesson_runner_guard_install(r.sb);
 	r.L = lesson_sandbox_state(r.sb);
 	lesson_api_open(r.L, &r.api);
 	if (load_lab(&r, lab, &err) < 0)
@@ -573,53 +475,4 @@ out:
 	json_decref(r.pending);
 	lesson_ipc_rx_free(&r.rx);
 	return status;
-}
-
-int lesson_runner_spawn(const char *lab, pid_t *pid, int *sock, struct vlab_err *err)
-{
-	char self[VLAB_PATH_MAX], parent[24];
-	int sv[2];
-	if (vlab_self_exe(self, sizeof(self), err) < 0)
-		return -1;
-	if (lesson_ipc_pair(sv, err) < 0)
-		return -1;
-	/* Above the numbers the child's dup2s write to. */
-	for (int k = 0; k < 2; k++) {
-		int h = fcntl(sv[k], F_DUPFD_CLOEXEC, 10);
-		if (h < 0) {
-			vlab_err_set(err, errno, "dup runner socket");
-			close(sv[0]);
-			close(sv[1]);
-			return -1;
-		}
-		close(sv[k]);
-		sv[k] = h;
-	}
-	snprintf(parent, sizeof(parent), "%d", (int)getpid());
-	char *argv[] = {self, "__lab-runner", "--lab", (char *)lab, "--parent", parent, NULL};
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, sv[1], LESSON_RUNNER_FD);
-	posix_spawnattr_init(&attr);
-	sigset_t none, all;
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-						POSIX_SPAWN_SETSID);
-	int rc = posix_spawn(pid, self, &fa, &attr, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	close(sv[1]);
-	if (rc != 0) {
-		close(sv[0]);
-		return vlab_err_set(err, rc, "start the lab runner (%s)", self);
-	}
-	*sock = sv[0];
-	return 0;
 }

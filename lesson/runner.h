@@ -20,4 +20,13 @@ int lesson_runner_main(int argc, char **argv);
  * with the caller. */
 int lesson_runner_spawn(const char *lab, pid_t *pid, int *sock, struct vlab_err *err);
 
+/* ---- inside the runner (runner_guard.c) ---- */
+struct lesson_sandbox;
+/* Installs the alarm handler; sb gives it the lab position to report. */
+void lesson_runner_guard_install(struct lesson_sandbox *sb);
+/* For one action (seq, item) of timeout_ms: the alarm at the limit plus a
+ * grace period, and the CPU-time backstop. */
+void lesson_runner_guard_arm(int seq, int item, int timeout_ms);
+void lesson_runner_guard_disarm(void);
+
 #endif

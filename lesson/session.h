@@ -187,6 +187,8 @@ enum lesson_event_type {
 	LESSON_EV_WARNING,   /* something the student should see: text (workbook
 			      * kept aside, lab changed since the workbook, runner
 			      * restarted...) */
+	LESSON_EV_PROGRESS,  /* a long measurement moved on: item, text ("measuring
+			      * vm: cpu (3/12)") */
 };
 
 struct lesson_event {

@@ -1,6 +1,6 @@
 /* lesson/session_int.h: the session's insides, shared by session.c (the
- * lab, the workbook, actions) and session_io.c (the runner's messages,
- * instances, consoles, events).  Not for front ends. */
+ * lab, the workbook, actions), session_io.c (the runner's messages, the
+ * event queue, the watchdog) and session_inst.c (instances, consoles).  Not for front ends. */
 #ifndef VLAB_LESSON_SESSION_INT_H
 #define VLAB_LESSON_SESSION_INT_H
 
@@ -101,5 +101,16 @@ void session_push(struct lesson_session *s, enum lesson_event_type type, int ite
 		  const char *text);
 void session_kick(struct lesson_session *s);
 void session_drop_instances(struct lesson_session *s);
+struct sevent *session_push_raw(struct lesson_session *s, enum lesson_event_type type, int item,
+				int instance);
+
+/* session_inst.c */
+struct sinst *session_find_inst(const struct lesson_session *s, int id);
+/* Reads what the console has (bounded), into the tail and CONSOLE events. */
+void session_read_console(struct lesson_session *s, struct sinst *si);
+/* An "instance" message with its descriptors (taken over or closed). */
+void session_on_instance(struct lesson_session *s, json_t *m, int *fds, size_t nfds);
+/* The runner ended: every instance it had is gone. */
+void session_instances_gone(struct lesson_session *s);
 
 #endif

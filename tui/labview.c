@@ -199,6 +199,9 @@ static void on_event(struct tui_app *app, const struct lesson_event *ev)
 		snprintf(app->measuring, sizeof(app->measuring), "%s", ev->text ? ev->text : "");
 		app->measured++;
 		break;
+	case LESSON_EV_PROGRESS: /* vlab.bench moving on: what it measures now */
+		snprintf(app->measuring, sizeof(app->measuring), "%s", ev->text ? ev->text : "");
+		break;
 	case LESSON_EV_INSTANCE:
 		li = lesson_session_instance(app->lab, ev->instance);
 		if (li && !inst_by_id(app, ev->instance))

@@ -262,10 +262,12 @@ int ct_cgroup_sweep(struct vlab_err *err)
 	return rc;
 }
 
-int ct_cgroup_mount_inside(const struct ct_cgroup *cg, struct vlab_err *err)
+int ct_cgroup_mount_inside(const struct ct_cgroup *cg, const char *root, struct vlab_err *err)
 {
 	const unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
-	const char *top = "/sys/fs/cgroup";
+	char top[VLAB_PATH_MAX];
+	if (snprintf(top, sizeof(top), "%s/sys/fs/cgroup", root) >= (int)sizeof(top))
+		return vlab_err_set(err, ENAMETOOLONG, "cgroup mount point under %s", root);
 	if (cg->ops == &ct_cgroup_v2_ops) {
 		if (mount("cgroup2", top, "cgroup2", ro, NULL) < 0)
 			return vlab_err_set(err, errno, "mount cgroup2 on %s", top);
@@ -290,7 +292,7 @@ int ct_cgroup_mount_inside(const struct ct_cgroup *cg, struct vlab_err *err)
 		if (!first)
 			continue;
 		const char *base = strrchr(cg->mnt[c], '/');
-		char p[VLAB_PATH_MAX];
+		char p[VLAB_PATH_MAX * 2];
 		snprintf(p, sizeof(p), "%s/%s", top, base ? base + 1 : ct_cg_ctl_names[c]);
 		if (mkdir(p, 0755) < 0 && errno != EEXIST)
 			return vlab_err_set(err, errno, "create %s", p);

@@ -143,7 +143,7 @@ int ct_cgroup_find(struct ct_cgroup *cg, const char *mountinfo, const char *tag,
 		   struct vlab_err *err);
 /* In the container, after its cgroup namespace: its own cgroups, read-only,
  * at /sys/fs/cgroup (as Docker shows them). */
-int ct_cgroup_mount_inside(const struct ct_cgroup *cg, struct vlab_err *err);
+int ct_cgroup_mount_inside(const struct ct_cgroup *cg, const char *root, struct vlab_err *err);
 /* Removes cgroups under <mount>/vlab whose owner is gone. */
 int ct_cgroup_sweep(struct vlab_err *err);
 
@@ -213,9 +213,14 @@ int ct_layer_make(struct ct_layer *l, const char *tag, uid_t uid, gid_t gid,
 int ct_layer_remove(struct ct_layer *l, struct vlab_err *err);
 /* Removes layers in the runtime folder whose owner is gone. */
 int ct_layer_sweep(struct vlab_err *err);
-/* In the container's mount namespace: overlay on merged, then /proc /dev
- * /sys and the masks (procdev.c), then pivot_root and detach the old root. */
-int ct_rootfs_setup(const struct ct_config *cfg, const struct ct_layer *l, struct vlab_err *err);
+/* In the container's mount namespace: the overlay on merged, /proc /dev
+ * /sys and the masks (procdev.c), the container's cgroups (cg, may be
+ * NULL) at sys/fs/cgroup, all under merged. */
+int ct_rootfs_mount(const struct ct_config *cfg, const struct ct_layer *l,
+		    const struct ct_cgroup *cg, struct vlab_err *err);
+/* pivot_root into merged; the old root stays stacked on "/" until: */
+int ct_rootfs_detach_old(struct vlab_err *err);
+int ct_rootfs_pivot(const struct ct_layer *l, struct vlab_err *err);
 /* Mounts /proc, /dev, /sys, masks and read-only paths under root. */
 int ct_procdev_setup(const char *root, int rootless, struct vlab_err *err);
 

@@ -4,9 +4,10 @@
  * gets its own upper layer (the "container layer", Docker's word) under
  * the runtime folder, so what a container writes is visible on the host as
  * plain files and disappears with the instance.  In the container's own
- * mount namespace the overlay is mounted, /proc /dev /sys are set up
- * (procdev.c), then pivot_root makes it the root and the old root is
- * detached: no path leads back to the host's files. */
+ * mount namespace the overlay is mounted, /proc /dev /sys and the
+ * container's cgroups are set up under it (procdev.c, cgroup.c), then
+ * pivot_root makes it the root and the old root is detached: no path leads
+ * back to the host's files. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -121,7 +122,8 @@ int ct_layer_sweep(struct vlab_err *err)
 	return rc;
 }
 
-int ct_rootfs_setup(const struct ct_config *cfg, const struct ct_layer *l, struct vlab_err *err)
+int ct_rootfs_mount(const struct ct_config *cfg, const struct ct_layer *l,
+		    const struct ct_cgroup *cg, struct vlab_err *err)
 {
 	char opts[VLAB_PATH_MAX * 3 + 64];
 	/* Nothing we mount from here on propagates back to the host. */
@@ -143,12 +145,25 @@ int ct_rootfs_setup(const struct ct_config *cfg, const struct ct_layer *l, struc
 		return vlab_err_set(err, errno, "mount the overlay (%s)", opts);
 	if (ct_procdev_setup(l->merged, cfg->userns, err) < 0)
 		return -1;
-	/* pivot_root(".", "."): the old root ends up stacked under the new one
-	 * and is detached right away, so it needs no folder in the image. */
+	if (cg && ct_cgroup_mount_inside(cg, l->merged, err) < 0)
+		return -1;
+	return 0;
+}
+
+int ct_rootfs_pivot(const struct ct_layer *l, struct vlab_err *err)
+{
+	/* pivot_root(".", "."): the old root ends up stacked on top of the
+	 * new one and is detached at once (ct_rootfs_detach_old), so it needs
+	 * no folder in the image. */
 	if (chdir(l->merged) < 0)
 		return vlab_err_set(err, errno, "chdir %s", l->merged);
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
 		return vlab_err_set(err, errno, "pivot_root into %s", l->merged);
+	return 0;
+}
+
+int ct_rootfs_detach_old(struct vlab_err *err)
+{
 	if (umount2(".", MNT_DETACH) < 0)
 		return vlab_err_set(err, errno, "detach the old root");
 	if (chdir("/") < 0)

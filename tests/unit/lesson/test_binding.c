@@ -387,6 +387,34 @@ static void test_compare_record_chart(void **state)
 	close_box(&b);
 }
 
+/* vlab.bench: the metrics layer boots fresh instances of the engine (the
+ * fake container here) and summarises every figure. */
+static void test_bench(void **state)
+{
+	(void)state;
+	char images[PATH_MAX];
+	if (!realpath("build/images/rootfs", images))
+		VTEST_SKIP("the images are not built (make images): the metrics layer asks the "
+			   "doctor, who wants the container rootfs");
+	*strrchr(images, '/') = '\0';
+	setenv("VLAB_IMAGES", images, 1);
+	struct box b;
+	open_box(&b);
+	expect(&b, "local r = assert(vlab.bench { engines = {'container'}, metrics = {'startup'}, "
+		   "runs = 2 })\n"
+		   "local s = r.container.rows.startup or error(r.container.error .. '|' .. "
+		   "r.container.reason)\n"
+		   "return ('%d %s %s'):format(s.runs, tostring(s.value > 0), "
+		   "tostring(r.container.available))",
+	       "2 true true");
+	assert_true(count_sent("chart", NULL, NULL) >= 1);
+	assert_true(count_sent("progress", NULL, NULL) >= 2);
+	expect_error(&b, "vlab.bench { engines = {'container'}, runs = 1 }", "runs");
+	expect_error(&b, "vlab.bench { engines = 'vm' }", "engines");
+	expect_error(&b, "vlab.bench { engines = {'container'}, metrics = {'speed'} }", "speed");
+	close_box(&b);
+}
+
 int main(int argc, char **argv)
 {
 	vlab_engine_register(&fake_container);
@@ -405,6 +433,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_expected_failures),
 		cmocka_unit_test(test_misuse),
 		cmocka_unit_test(test_compare_record_chart),
+		cmocka_unit_test(test_bench),
 	};
 	int r = cmocka_run_group_tests(tests, NULL, NULL);
 	json_decref(sent);
