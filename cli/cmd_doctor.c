@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "core/units.h"
+#include "engines/confine.h"
 #include "engines/engine.h"
 #include "engines/hostcaps.h"
 
@@ -224,6 +225,48 @@ static int engine_rows(const struct vlab_hostcaps *c, struct engine_row rows[4])
 	return any;
 }
 
+/* What the VMM and the unikernel monitor may still do once confined
+ * (engines/confine.h). */
+static void print_confinement(void)
+{
+	static char calls[128][256];
+	printf("\nSelf-confinement: the system calls a running VMM or unikernel monitor may\n"
+	       "make (seccomp); any other stops the instance with SIGSYS, and its log says "
+	       "which\n");
+	for (int p = 0; p < VLAB_CONFINE_PROFILES; p++) {
+		size_t n = vlab_confine_describe((enum vlab_confine_profile)p, calls, 128);
+		printf("  %s (%zu):\n   ", vlab_confine_name((enum vlab_confine_profile)p), n);
+		int col = 3;
+		for (size_t i = 0; i < n && i < 128; i++) {
+			if (strchr(calls[i], ':'))
+				continue;
+			if (col + 1 + (int)strlen(calls[i]) > 78) {
+				printf("\n   ");
+				col = 3;
+			}
+			col += printf(" %s", calls[i]);
+		}
+		printf("\n");
+		for (size_t i = 0; i < n && i < 128; i++)
+			if (strchr(calls[i], ':'))
+				printf("    %s\n", calls[i]);
+	}
+}
+
+static json_t *confinement_json(void)
+{
+	static char calls[128][256];
+	json_t *o = json_object();
+	for (int p = 0; p < VLAB_CONFINE_PROFILES; p++) {
+		size_t n = vlab_confine_describe((enum vlab_confine_profile)p, calls, 128);
+		json_t *a = json_array();
+		for (size_t i = 0; i < n && i < 128; i++)
+			json_array_append_new(a, json_string(calls[i]));
+		json_object_set_new(o, vlab_confine_name((enum vlab_confine_profile)p), a);
+	}
+	return o;
+}
+
 static void print_text(const struct report *r, const struct vlab_hostcaps *c,
 		       const struct engine_row *rows, int any)
 {
@@ -279,6 +322,7 @@ static int print_json(const struct report *r, const struct vlab_hostcaps *c,
 					      vlab_avail_level_name(rows[i].a.level), "backend",
 					      rows[i].a.backend, "reason", rows[i].a.reason));
 	json_object_set_new(root, "engines", engines);
+	json_object_set_new(root, "confinement", confinement_json());
 	json_object_set_new(root, "can_run", json_boolean(any));
 	int rc = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	putchar('\n');
@@ -334,6 +378,8 @@ int cmd_doctor(const struct vlab_cmd *cmd, int argc, char **argv)
 			return VLAB_EXIT_INTERNAL;
 	} else {
 		print_text(&r, &caps, rows, any);
+		if (verbose)
+			print_confinement();
 	}
 	return any ? VLAB_EXIT_OK : VLAB_EXIT_FAIL;
 }

@@ -111,6 +111,13 @@ int vlab_child_main(int argc, char **argv);
 
 /* ---- front-end side ---- */
 
+/* Removes what dead vlab processes left behind (engines/sweep.c): each
+ * engine's sweep and dead lab networks.  Front ends call it when they
+ * start, so that a vlab killed with SIGKILL is cleaned up after by the
+ * next one.  Never touches a live process' resources.  -1 with err (the
+ * first failure) when something could not be removed. */
+int vlab_sweep_all(struct vlab_err *err);
+
 enum vlab_state {
 	VLAB_STATE_CREATED,  /* spec checked, no process yet */
 	VLAB_STATE_STARTING, /* process running, agent not READY yet */

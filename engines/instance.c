@@ -52,6 +52,33 @@ struct vlab_instance {
 	char *resp;
 };
 
+/* Runs the engine's sweep: removes what ended instances left behind (this
+ * vlab's, or a killed vlab's: a VMM confined by seccomp cannot delete its
+ * scratch disk, a runtime killed outright leaves its cgroups).  Sweeps
+ * touch only what belongs to processes that are gone. */
+static void sweep(const struct vlab_engine *e)
+{
+	struct vlab_err ignored = {0};
+	if (e && e->sweep)
+		e->sweep(&ignored);
+}
+
+/* Sweeps each engine once per front-end process, before its first
+ * instance starts. */
+static void sweep_once(const struct vlab_engine *e)
+{
+	static const struct vlab_engine *done[16];
+	for (size_t i = 0; i < sizeof(done) / sizeof(done[0]); i++) {
+		if (done[i] == e)
+			return;
+		if (!done[i]) {
+			done[i] = e;
+			sweep(e);
+			return;
+		}
+	}
+}
+
 const char *vlab_state_name(enum vlab_state s)
 {
 	static const char *names[] = {"created", "starting", "running",
@@ -159,6 +186,7 @@ int vlab_instance_start(struct vlab_instance *inst, struct vlab_err *err)
 	if (inst->state != VLAB_STATE_CREATED)
 		return vlab_err_set(err, EBUSY, "instance %s is %s, not created", inst->spec.name,
 				    vlab_state_name(inst->state));
+	sweep_once(inst->engine);
 	inst->t0_ns = vlab_now_ns();
 	int ctl[2] = {-1, -1}, con[2] = {-1, -1}, ev[2] = {-1, -1}, mfd = -1;
 	char self[VLAB_PATH_MAX];
@@ -363,6 +391,7 @@ static int reap(struct vlab_instance *inst, int block)
 	}
 	if (inst->state != VLAB_STATE_FAILED)
 		inst->state = VLAB_STATE_EXITED;
+	sweep(inst->engine);
 	return 1;
 }
 

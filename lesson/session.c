@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "engines/engine.h"
 #include "lesson/catalog.h"
 #include "lesson/session_int.h"
 #include "lesson/workbook.h"
@@ -223,6 +224,11 @@ static void send_init(struct lesson_session *s)
 int lesson_session_open(const struct lesson_session_opts *o, struct lesson_session **out,
 			struct vlab_err *err)
 {
+	/* A vlab killed earlier may have left its instances' cgroups, lab
+	 * network or scratch disks behind: cleared once per process. */
+	static int swept;
+	if (!swept++)
+		vlab_sweep_all(NULL);
 	struct lesson_session *s = calloc(1, sizeof(*s));
 	if (!s)
 		return vlab_err_set(err, ENOMEM, "session");

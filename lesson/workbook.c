@@ -205,8 +205,8 @@ int lesson_workbook_save(const char *path, json_t *root, struct vlab_err *err)
 	if (r == 0 && rename(tmp, path) < 0)
 		r = vlab_err_set(err, errno, "rename %s to %s", tmp, path);
 	if (r < 0) {
-		unlink(tmp);
-		return vlab_err_prefix(err, "save workbook");
+		unlink(tmp); /* the old workbook stays as it was */
+		return vlab_err_prefix(err, "save workbook %s", path);
 	}
 	return fsync_dir(dir, err);
 }

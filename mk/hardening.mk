@@ -88,3 +88,42 @@ check-fuzz: fuzz-build
 
 fuzz-merge: fuzz-build
 	$(FUZZ_RUN) merge
+
+# ---- the escape tests' rootfs (tests/security/test_escapes.c) ----
+# The container tests' rootfs (mk/container.mk) plus sec-probe, a copy of
+# it that is setuid root, and a user to drop to.
+SEC_PROBE  := $(O)/tests/sec-probe
+SEC_ROOTFS := $(O)/tests/sec-rootfs
+
+$(SEC_PROBE): tests/security/guest/sec-probe.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -static -Wall -Wextra $(WERROR) -o $@ $<
+
+$(SEC_ROOTFS)/.stamp: $(SEC_PROBE) $(O)/tests/ct-rootfs/.stamp mk/hardening.mk
+	rm -rf $(SEC_ROOTFS)
+	cp -a $(O)/tests/ct-rootfs $(SEC_ROOTFS)
+	install -m 0755 $(SEC_PROBE) $(SEC_ROOTFS)/bin/sec-probe
+	install -m 4755 -o root $(SEC_PROBE) $(SEC_ROOTFS)/bin/sec-probe-suid
+	echo 'nobody:x:65534:65534:nobody:/:/bin/sh' >> $(SEC_ROOTFS)/etc/passwd
+	touch $@
+
+TEST_DEPS += $(SEC_ROOTFS)/.stamp
+
+# ---- soak ----
+#   make soak         500 containers, 500 unikernels and 20 emulated VMs
+#                     started and stopped in a row; prints the figures
+#   make check-soak   the same with 50, 50 and 2 (part of make check)
+SOAK_BIN := $(O)/tests/soak/test_soak
+SOAK_CONTAINERS ?= 500
+SOAK_UNIKERNELS ?= 500
+SOAK_VMS ?= 20
+CHECK_MORE += check-soak
+.PHONY: soak check-soak
+
+soak: all images $(SOAK_BIN) $(TEST_DEPS)
+	VLAB_SELF=$(CURDIR)/vlab VLAB_SOAK_CONTAINERS=$(SOAK_CONTAINERS) \
+		VLAB_SOAK_UNIKERNELS=$(SOAK_UNIKERNELS) VLAB_SOAK_VMS=$(SOAK_VMS) $(SOAK_BIN)
+
+check-soak: all images $(SOAK_BIN) $(TEST_DEPS)
+	VLAB_SELF=$(CURDIR)/vlab VLAB_SOAK_CONTAINERS=50 VLAB_SOAK_UNIKERNELS=50 VLAB_SOAK_VMS=2 \
+		$(SOAK_BIN)

@@ -35,7 +35,6 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <poll.h>
-#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -198,19 +197,6 @@ static int wait_go(int fd, struct vlab_err *err)
 	return -1;
 }
 
-struct detach {
-	pthread_t thread;
-	int rc;
-	struct vlab_err err;
-};
-
-static void *detach_old_root(void *arg)
-{
-	struct detach *d = arg;
-	d->rc = ct_rootfs_detach_old(&d->err);
-	return NULL;
-}
-
 /* The program's process (pid 2), forked by the init at once: it builds
  * the container's filesystem and drops its privileges itself, then
  * becomes the program.  (A process made at the end, after all that work,
@@ -235,45 +221,33 @@ static void program_main(struct ct_runtime *rt, int fd)
 	if (ct_rootfs_mount(cfg, &rt->layer, cfg->rootless ? NULL : &rt->cg, &err) < 0 ||
 	    ct_rootfs_pivot(&rt->layer, &err) < 0)
 		goto fail;
-	/* Detaching the old root waits for the kernel's RCU grace period,
-	 * which takes milliseconds on a busy machine: a thread waits for it
-	 * while this one goes on with what needs no path. */
-	struct detach d = {.rc = 0};
-	int threaded = pthread_create(&d.thread, NULL, detach_old_root, &d) == 0;
-	if (!threaded)
-		detach_old_root(&d);
+	if (ct_rootfs_detach_old(&err) < 0)
+		goto fail;
 	vlab_child_phase(child, "mounts");
 	if (sethostname(cfg->hostname, strlen(cfg->hostname)) < 0) {
 		vlab_err_set(&err, errno, "set the host name");
-		goto fail_join;
+		goto fail;
 	}
 	if (ct_net_loopback(&err) < 0)
-		goto fail_join;
+		goto fail;
 	if (ct_caps_apply(ct_caps_effective(cfg), &err) < 0)
-		goto fail_join;
+		goto fail;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		vlab_err_set(&err, errno, "set no_new_privs");
-		goto fail_join;
+		goto fail;
 	}
 	if (cfg->seccomp) {
 		int lfd = ct_seccomp_load(&rt->sc, &err);
 		if (lfd == -1)
-			goto fail_join;
+			goto fail;
 		/* The runtime answers the denied calls (seccomp.c). */
 		if (ct_msg_send(fd, lfd >= 0 ? CT_MSG_FD : CT_MSG_NOFD, "", lfd, &err) < 0)
-			goto fail_join;
+			goto fail;
 		if (lfd >= 0)
 			close(lfd);
 		vlab_child_phase(child, "seccomp");
 	}
-	/* No path is looked up before the old root is gone. */
-	if (threaded)
-		pthread_join(d.thread, NULL);
-	threaded = 0;
-	if (d.rc < 0) {
-		err = d.err;
-		goto fail;
-	}
+
 	/* net=on: the runtime plugs eth0 in meanwhile; the program finds it. */
 	if (cfg->net) {
 		if (wait_go(fd, &err) < 0)
@@ -281,9 +255,6 @@ static void program_main(struct ct_runtime *rt, int fd)
 		vlab_child_phase(child, "net");
 	}
 	ct_program_exec(cfg->argv, child->control_fd, child->console_fd, fd, child);
-fail_join:
-	if (threaded)
-		pthread_join(d.thread, NULL);
 fail:
 	ct_msg_error(fd, &err);
 	_exit(127);

@@ -207,6 +207,9 @@ struct ct_layer {
 int ct_rootfs_check(const char *rootfs, struct vlab_err *err);
 /* Bytes of the regular files under path (the image size). */
 uint64_t ct_tree_bytes(const char *path);
+/* Where container layers live: the runtime folder, or a folder of ours in
+ * /dev/shm when the default runtime folder is not a tmpfs (rootfs.c). */
+int ct_layer_base(char *buf, size_t len, struct vlab_err *err);
 /* Makes the per-instance folders (owned by uid/gid). */
 int ct_layer_make(struct ct_layer *l, const char *tag, uid_t uid, gid_t gid,
 		  struct vlab_err *err);

@@ -181,6 +181,12 @@ static void helper(struct ct_runtime *rt, char **argv, int tty, int *stdio, int 
 {
 	struct vlab_err err = {0};
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* Not dumpable (as root), like the init: the command is born inside
+	 * the container as a copy of us, and until it execs, its
+	 * /proc/PID/exe would hand the container the host's vlab binary
+	 * (CVE-2019-5736).  exec() makes the command dumpable again. */
+	if (!rt->cfg.rootless)
+		prctl(PR_SET_DUMPABLE, 0);
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);

@@ -14,8 +14,11 @@
 #include <ftw.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <stdlib.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -51,17 +54,62 @@ int ct_rootfs_check(const char *rootfs, struct vlab_err *err)
 	return 0;
 }
 
+/* Is path on a tmpfs? */
+static int on_tmpfs(const char *path)
+{
+	struct statfs sf;
+	return statfs(path, &sf) == 0 && sf.f_type == TMPFS_MAGIC;
+}
+
+/* <dir>/vlab-<uid> in a sticky shared folder, ours only: made 0700 or
+ * already a folder (not a link) owned by us with no access for others. */
+static int own_subdir(const char *dir, char *out, size_t len)
+{
+	if (snprintf(out, len, "%s/vlab-%u", dir, (unsigned)geteuid()) >= (int)len)
+		return -1;
+	if (mkdir(out, 0700) < 0 && errno != EEXIST)
+		return -1;
+	struct stat st;
+	if (lstat(out, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 0077))
+		return -1;
+	return 0;
+}
+
+int ct_layer_base(char *buf, size_t len, struct vlab_err *err)
+{
+	if (vlab_runtime_dir(buf, len, err) < 0)
+		return -1;
+	/* The container layer lives in memory, as it does wherever /run is a
+	 * tmpfs (most systems): on a disk filesystem, overlayfs' checks of
+	 * its work folder at every mount cost half a millisecond.  Where the
+	 * default runtime folder is on disk, a folder of ours in /dev/shm
+	 * takes its place; VLAB_RUNTIME_DIR is taken as it is. */
+	const char *env = getenv("VLAB_RUNTIME_DIR");
+	char parent[VLAB_PATH_MAX];
+	snprintf(parent, sizeof(parent), "%s", buf);
+	char *slash = strrchr(parent, '/');
+	if (slash && slash != parent)
+		*slash = '\0';
+	if ((env && *env) || on_tmpfs(buf) || on_tmpfs(parent) || !on_tmpfs("/dev/shm"))
+		return 0;
+	char shm[VLAB_PATH_MAX];
+	if (own_subdir("/dev/shm", shm, sizeof(shm)) == 0)
+		snprintf(buf, len, "%s", shm);
+	return 0;
+}
+
 int ct_layer_make(struct ct_layer *l, const char *tag, uid_t uid, gid_t gid,
 		  struct vlab_err *err)
 {
 	char base[VLAB_PATH_MAX];
 	memset(l, 0, sizeof(*l));
-	if (vlab_runtime_dir(base, sizeof(base), err) < 0)
+	if (ct_layer_base(base, sizeof(base), err) < 0)
 		return -1;
 	if (snprintf(l->dir, sizeof(l->dir), "%s/ct/%s", base, tag) >= (int)sizeof(l->dir) ||
 	    snprintf(l->upper, sizeof(l->upper), "%s/upper", l->dir) >= (int)sizeof(l->upper) ||
 	    snprintf(l->work, sizeof(l->work), "%s/work", l->dir) >= (int)sizeof(l->work) ||
-	    snprintf(l->merged, sizeof(l->merged), "%s/merged", l->dir) >= (int)sizeof(l->merged))
+	    snprintf(l->merged, sizeof(l->merged), "%s", l->dir) >= (int)sizeof(l->merged))
 		return vlab_err_set(err, ENAMETOOLONG, "container layer under %s", base);
 	if (strpbrk(l->dir, ",:\\"))
 		return vlab_err_set(err, EINVAL, "runtime folder %s has ',' ':' or '\\'", base);
@@ -75,7 +123,10 @@ int ct_layer_make(struct ct_layer *l, const char *tag, uid_t uid, gid_t gid,
 		if (mkdir(l->dir, 0700) < 0)
 			return vlab_err_set(err, errno, "create %s", l->dir);
 	}
-	if (mkdir(l->upper, 0755) < 0 || mkdir(l->work, 0700) < 0 || mkdir(l->merged, 0755) < 0) {
+	/* The overlay is mounted on the folder itself (in the container's
+	 * mount namespace only): upper/ and work/ stay reachable from the
+	 * host, and there is no mount point to make. */
+	if (mkdir(l->upper, 0755) < 0 || mkdir(l->work, 0700) < 0) {
 		int e = errno;
 		ct_rm_tree(l->dir, NULL);
 		return vlab_err_set(err, e, "create the container layer in %s", l->dir);
@@ -100,11 +151,9 @@ int ct_layer_remove(struct ct_layer *l, struct vlab_err *err)
 	return 0;
 }
 
-int ct_layer_sweep(struct vlab_err *err)
+static int sweep_base(const char *base, struct vlab_err *err)
 {
-	char base[VLAB_PATH_MAX], parent[VLAB_PATH_MAX + 8];
-	if (vlab_runtime_dir(base, sizeof(base), err) < 0)
-		return -1;
+	char parent[VLAB_PATH_MAX + 8];
 	snprintf(parent, sizeof(parent), "%s/ct", base);
 	DIR *d = opendir(parent);
 	if (!d)
@@ -119,6 +168,18 @@ int ct_layer_sweep(struct vlab_err *err)
 			rc = -1;
 	}
 	closedir(d);
+	return rc;
+}
+
+int ct_layer_sweep(struct vlab_err *err)
+{
+	char base[VLAB_PATH_MAX], layers[VLAB_PATH_MAX];
+	if (vlab_runtime_dir(base, sizeof(base), err) < 0 ||
+	    ct_layer_base(layers, sizeof(layers), err) < 0)
+		return -1;
+	int rc = sweep_base(base, err);
+	if (strcmp(base, layers) && sweep_base(layers, err) < 0)
+		rc = -1;
 	return rc;
 }
 

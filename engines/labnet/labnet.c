@@ -39,6 +39,7 @@ struct vlab_labnet {
 	char name[32];
 	char path[128];
 	uint8_t used[256]; /* used[n]: 10.77.0.n is taken */
+	unsigned next;	   /* where the next search starts (round robin) */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -409,14 +410,21 @@ int vlab_labnet_fd(const struct vlab_labnet *net)
 
 int vlab_labnet_addr_alloc(struct vlab_labnet *net, struct in_addr *out, struct vlab_err *err)
 {
+	/* Round robin, not the lowest free: an instance that just ended may
+	 * still have its veth or TAP (named after the address) in the lab
+	 * network for a moment, as network namespaces go asynchronously. */
 	pthread_mutex_lock(&lock);
-	for (unsigned n = VLAB_LABNET_FIRST; n <= VLAB_LABNET_LAST; n++)
+	const unsigned span = VLAB_LABNET_LAST - VLAB_LABNET_FIRST + 1;
+	for (unsigned k = 0; k < span; k++) {
+		unsigned n = VLAB_LABNET_FIRST + (net->next + k) % span;
 		if (!net->used[n]) {
 			net->used[n] = 1;
+			net->next = (n - VLAB_LABNET_FIRST + 1) % span;
 			pthread_mutex_unlock(&lock);
 			out->s_addr = htonl((10u << 24) | (77u << 16) | n);
 			return 0;
 		}
+	}
 	pthread_mutex_unlock(&lock);
 	return vlab_err_set(err, EADDRNOTAVAIL, "lab network: all %d addresses are in use",
 			    VLAB_LABNET_LAST - VLAB_LABNET_FIRST + 1);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/paths.h"
+#include "engines/confine.h"
 #include "engines/engine.h"
 #include "engines/hostcaps.h"
 #include "engines/labnet/labnet.h"
@@ -231,6 +232,9 @@ static int uk_serve(const struct vlab_spec *spec, struct vlab_child *child, stru
 	vlab_child_attr(child, "mem_bytes", "%" PRIu64, mem);
 	vlab_child_attr(child, "disk_bytes", "%" PRIu64, cfg.disk_bytes);
 	vlab_child_attr(child, "cpl", "3");
+	/* From here on the monitor only runs the guest (engines/confine.h). */
+	if (vlab_confine(VLAB_CONFINE_UNIKERNEL, child, err) < 0)
+		goto out;
 	rc = uk_monitor_run(m, &status, err);
 	/* The guest has ended: a late stop request changes nothing now. */
 	signal(SIGTERM, SIG_IGN);

@@ -145,13 +145,15 @@ int vm_bzimage_load(const struct vm_bzimage *bz, const struct kvm_vm *mem, uint6
 	uint64_t base = VM_KERNEL;
 	if (bz->relocatable && bz->pref_address > base)
 		base = bz->pref_address;
-	uint64_t need = base + bz->init_size;
-	if (need > low)
+	/* compared without adding: pref_address comes from the file and
+	 * base + init_size could wrap past 2^64 */
+	if (base > low || bz->init_size > low - base)
 		return vlab_err_set(err, ENOMEM,
-				    "this kernel needs %llu MiB of RAM to decompress and start; "
-				    "the VM has %llu MiB",
-				    (unsigned long long)((need + MIB - 1) / MIB),
-				    (unsigned long long)(ram_bytes / MIB));
+				    "this kernel needs %llu MiB of RAM to decompress and start "
+				    "(from %#llx); the VM has %llu MiB",
+				    (unsigned long long)(base / MIB + (bz->init_size + MIB - 1) / MIB),
+				    (unsigned long long)base, (unsigned long long)(ram_bytes / MIB));
+	uint64_t need = base + bz->init_size;
 
 	uint8_t *kern = kvm_gpa(mem, VM_KERNEL, bz->kernel_bytes);
 	uint8_t *zp = kvm_gpa(mem, VM_ZEROPAGE, 4096);

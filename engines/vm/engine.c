@@ -173,7 +173,9 @@ static int vm_serve(const struct vlab_spec *spec, struct vlab_child *child, stru
 out:
 	if (host.tap_fd >= 0)
 		close(host.tap_fd);
-	if (disk_made)
+	/* The kvm backend's VMM is confined and cannot remove files: the front
+	 * end's sweep (vm_sweep) removes its scratch disk once it has ended. */
+	if (disk_made && be != VM_BACKEND_KVM)
 		unlink(cfg.disk);
 	return rc;
 }

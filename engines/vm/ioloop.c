@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "engines/vm/machine.h"
 
 #define PARTIAL_FLUSH_MS 20
@@ -55,6 +56,7 @@ static void control_flush(struct vm_machine *m, int all)
 			upto--;
 	}
 	size_t done = 0;
+	m->ctl_blocked = 0;
 	while (done < upto) {
 		ssize_t w = write(m->cfg.control_fd, buf + done, upto - done);
 		if (w < 0 && errno == EINTR)
@@ -63,13 +65,17 @@ static void control_flush(struct vm_machine *m, int all)
 			done = n; /* the front end is gone: drop what is queued */
 			break;
 		}
-		if (w <= 0)
+		if (w <= 0) {
+			m->ctl_blocked = 1; /* the front end's socket is full */
 			break;
+		}
 		done += (size_t)w;
 	}
 	vm_uart_tx_consume(&m->uart[1], done);
 	int left = n > done;
 	int wake = left && !m->ctl_waiting;
+	if (wake)
+		m->ctl_since = vlab_now_ns();
 	m->ctl_waiting = left;
 	pthread_mutex_unlock(&m->ctl_lock);
 	if (wake)
@@ -126,25 +132,35 @@ int vm_machine_io_loop(struct vm_machine *m, volatile int *stop_flag)
 		int con_in = con_open && vm_uart_rx_room(&m->uart[0]);
 		int ctl_in = ctl_open && vm_uart_rx_room(&m->uart[1]);
 		int net_in = m->net && __atomic_load_n(&m->net->rx_wanted, __ATOMIC_ACQUIRE);
+		/* ttyS1 output left over: a partial line goes out after a short
+		 * wait (the rest of it usually follows), output the front end
+		 * cannot take yet when its socket has room again. */
 		pthread_mutex_lock(&m->ctl_lock);
 		int ctl_out = ctl_open && m->ctl_waiting;
+		int ctl_full = ctl_out && m->ctl_blocked;
 		pthread_mutex_unlock(&m->ctl_lock);
 		size_t con_left = vm_console_flush(&m->console);
 		struct pollfd p[4] = {
 		    {.fd = m->wake_fd, .events = POLLIN},
 		    {.fd = con_in ? m->cfg.console_fd : -1, .events = POLLIN},
-		    {.fd = ctl_in || ctl_out ? m->cfg.control_fd : -1,
-		     .events = (short)((ctl_in ? POLLIN : 0) | (ctl_out ? POLLOUT : 0))},
+		    {.fd = ctl_in || ctl_full ? m->cfg.control_fd : -1,
+		     .events = (short)((ctl_in ? POLLIN : 0) | (ctl_full ? POLLOUT : 0))},
 		    {.fd = net_in ? m->cfg.net_fd : -1, .events = POLLIN},
 		};
-		int r = poll(p, 4, con_left || ctl_out ? PARTIAL_FLUSH_MS : -1);
+		int ms = con_left ? PARTIAL_FLUSH_MS : -1;
+		if (ctl_out && !ctl_full) {
+			uint64_t waited = (vlab_now_ns() - m->ctl_since) / 1000000;
+			if (waited >= PARTIAL_FLUSH_MS) {
+				control_flush(m, 1);
+				continue;
+			}
+			ms = PARTIAL_FLUSH_MS - (int)waited;
+		}
+		int r = poll(p, 4, ms);
 		if (r < 0 && errno != EINTR)
 			return -1;
-		if (r <= 0) {
-			if (ctl_out)
-				control_flush(m, 1);
+		if (r <= 0)
 			continue;
-		}
 		if (p[0].revents) {
 			uint64_t v;
 			if (read(m->wake_fd, &v, sizeof(v)) < 0) {

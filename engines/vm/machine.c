@@ -20,8 +20,6 @@
 #define APIC_LVT1 0x360
 #define APIC_MODE_NMI 0x400
 #define APIC_MODE_EXTINT 0x700
-#define MSR_K7_HWCR 0xc0010015
-#define HWCR_TSC_FREQ_SEL (1ull << 24) /* the TSC counts at the P0 frequency */
 
 static void irq_line(void *ctx, unsigned gsi, int level)
 {
@@ -94,20 +92,6 @@ static int create_ram(struct vm_machine *m, struct vlab_err *err)
 	return 0;
 }
 
-/* On AMD, firmware sets HWCR.TscFreqSel; without it Linux reports a
- * "[Firmware Bug]".  KVMs that do not know the bit refuse it: no harm. */
-static void amd_hwcr(struct kvm_vcpu *v, struct kvm_cpuid2 *c)
-{
-	struct kvm_cpuid_entry2 *l0 = vm_cpuid_find(c, 0, 0);
-	if (!l0 || memcmp(&l0->ebx, "Auth", 4))
-		return;
-	struct {
-		struct kvm_msrs h;
-		struct kvm_msr_entry e;
-	} m = {.h.nmsrs = 1, .e = {.index = MSR_K7_HWCR, .data = HWCR_TSC_FREQ_SEL}};
-	ioctl(v->fd, KVM_SET_MSRS, &m);
-}
-
 /* Some KVMs (kvm_pvm) keep showing XSAVE whatever CPUID we set, yet their
  * instruction emulator lacks xsave/xrstor.  Read back what the vCPU got:
  * if XSAVE is still there against the template, the guest kernel must be
@@ -152,7 +136,6 @@ static int create_vcpus(struct vm_machine *m, struct vlab_err *err)
 			vlab_err_set(err, errno, "KVM_SET_CPUID2 on vCPU %u", i);
 			goto out;
 		}
-		amd_hwcr(m->vcpu[i], c);
 		if (i == 0 && t.conservative && xsave_unhidden(m->vcpu[0])) {
 			m->noxsave = 1;
 			if (m->cfg.child)

@@ -87,6 +87,8 @@ struct vm_machine {
 	pthread_mutex_t con_lock; /* one reader of ttyS0's output at a time */
 	pthread_mutex_t ctl_lock; /* one writer of ttyS1's output at a time */
 	int ctl_waiting;	  /* ttyS1 output waits for the I/O loop */
+	int ctl_blocked;	  /* ... because the front end's socket is full */
+	uint64_t ctl_since;	  /* when ttyS1 output started waiting */
 	pthread_mutex_t stop_lock;
 	enum vm_stop_reason stop;
 	char stop_detail[256];

@@ -41,11 +41,36 @@ static uint8_t enc(const struct vm_rtc *r, int v)
 	return r->cmos[REG_B] & B_BINARY ? (uint8_t)v : (uint8_t)((v / 10) << 4 | v % 10);
 }
 
+/* UTC calendar fields of now.  By hand, not gmtime_r(): glibc reads
+ * /etc/localtime on its first call, and the confined VMM may open
+ * nothing (engines/confine.h).  Days to civil date: H. Hinnant's
+ * algorithm, proleptic Gregorian. */
+static void utc_now(struct tm *tm)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	int64_t t = ts.tv_sec, days = t / 86400, secs = t % 86400;
+	if (secs < 0)
+		secs += 86400, days--;
+	memset(tm, 0, sizeof(*tm));
+	tm->tm_hour = (int)(secs / 3600);
+	tm->tm_min = (int)(secs / 60 % 60);
+	tm->tm_sec = (int)(secs % 60);
+	tm->tm_wday = (int)((days % 7 + 11) % 7); /* 1970-01-01 was a Thursday */
+	int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+	int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
+	tm->tm_mday = (int)d;
+	tm->tm_mon = (int)m - 1;
+	tm->tm_year = (int)(yoe + era * 400 + (m <= 2)) - 1900;
+}
+
 static uint8_t reg(struct vm_rtc *r, unsigned i)
 {
-	time_t now = time(NULL);
 	struct tm tm;
-	gmtime_r(&now, &tm);
+	utc_now(&tm);
 	switch (i) {
 	case SEC:
 		return enc(r, tm.tm_sec);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/fdio.h"
+#include "engines/confine.h"
 #include "engines/vm/machine.h"
 #include "engines/vm/vm.h"
 
@@ -119,6 +120,9 @@ int vm_kvm_serve(const struct vm_config *cfg, const struct vm_host *host, struct
 	free(kernel);
 	free(initrd);
 	kernel = initrd = NULL;
+	/* From here on the VMM only runs the machine (engines/confine.h). */
+	if (vlab_confine(VLAB_CONFINE_VMM, child, err) < 0)
+		goto out;
 
 	int why = vm_machine_run(m, &vm_stop_requested, err);
 	if (why < 0)

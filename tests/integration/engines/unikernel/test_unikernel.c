@@ -113,14 +113,15 @@ static void test_boot_to_ready(void **state)
 	/* The startup phases, in order. */
 	const struct vlab_phase *ph;
 	size_t n = vlab_instance_phases(inst, &ph);
-	const char *want[] = {"spawn", "kvm", "load", "first-insn"};
-	assert_int_equal(n, 4);
+	const char *want[] = {"spawn", "kvm", "load", "confine", "first-insn"};
+	assert_int_equal(n, 5);
 	for (size_t i = 0; i < n; i++) {
 		assert_string_equal(ph[i].name, want[i]);
 		if (i)
 			assert_true(ph[i].ns >= ph[i - 1].ns);
 	}
-	assert_true(ph[3].ns <= vlab_instance_startup_ns(inst));
+	assert_true(ph[4].ns <= vlab_instance_startup_ns(inst));
+	assert_non_null(strstr(vlab_instance_attr(inst, "confinement"), "seccomp"));
 
 	struct stat st;
 	assert_int_equal(stat(HELLO, &st), 0);

@@ -167,6 +167,32 @@ static void test_load_limits(void **state)
 	free(img);
 }
 
+/* A relocatable kernel whose preferred address is near 2^64: base +
+ * init_size once wrapped to a small number and the kernel was accepted
+ * (found by tests/fuzz/fuzz_bzimage.c). */
+static void test_pref_address_wraps(void **state)
+{
+	(void)state;
+	size_t len;
+	uint8_t *img = slurp(GUEST, &len);
+	img[0x234] = 1; /* relocatable */
+	uint64_t pref = 0xfffffffffff00000ull;
+	uint32_t init = 0x200000;
+	memcpy(img + 0x258, &pref, 8);
+	memcpy(img + 0x260, &init, 4);
+	struct vm_bzimage bz;
+	struct vlab_err err = {0};
+	struct vm_boot boot;
+	assert_int_equal(vm_bzimage_parse(img, len, "guest", &bz, &err), 0);
+	struct ram r;
+	ram_new(&r, 64 * MIB);
+	assert_int_equal(vm_bzimage_load(&bz, &r.vm, r.bytes, "x", NULL, 0, 0, &boot, &err), -1);
+	assert_int_equal(err.code, ENOMEM);
+	print_message("  %s\n", err.msg);
+	ram_free(&r);
+	free(img);
+}
+
 static void test_zero_page(void **state)
 {
 	(void)state;
@@ -256,7 +282,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_debian_kernel), cmocka_unit_test(test_truncated_and_foreign),
-	    cmocka_unit_test(test_load_limits),	  cmocka_unit_test(test_zero_page),
+	    cmocka_unit_test(test_load_limits),
+	    cmocka_unit_test(test_pref_address_wraps),	  cmocka_unit_test(test_zero_page),
 	    cmocka_unit_test(test_e820),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -86,9 +86,18 @@ static void test_cmos_clock(void **state)
 	assert_int_equal(in8(&vm_rtc_ops, &r, 1) & 0x06, 0x02); /* 24 h, BCD */
 	out8(&vm_rtc_ops, &r, 0, 0x0a);
 	assert_int_equal(in8(&vm_rtc_ops, &r, 1) & 0x80, 0); /* no update in progress */
-	out8(&vm_rtc_ops, &r, 0, 0x09);
-	uint8_t y = in8(&vm_rtc_ops, &r, 1);
-	assert_int_equal((y >> 4) * 10 + (y & 15), tm.tm_year % 100);
+	/* Every field as gmtime_r() has it (a second boundary aside). */
+	const struct {
+		unsigned reg;
+		int *want;
+		int add;
+	} f[] = {{0x09, &tm.tm_year, 0}, {0x08, &tm.tm_mon, 1},	 {0x07, &tm.tm_mday, 0},
+		 {0x06, &tm.tm_wday, 1}, {0x04, &tm.tm_hour, 0}, {0x02, &tm.tm_min, 0}};
+	for (unsigned i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		out8(&vm_rtc_ops, &r, 0, (uint8_t)f[i].reg);
+		uint8_t v = in8(&vm_rtc_ops, &r, 1);
+		assert_int_equal((v >> 4) * 10 + (v & 15), (*f[i].want + f[i].add) % 100);
+	}
 	out8(&vm_rtc_ops, &r, 0, 0x32);
 	assert_int_equal(in8(&vm_rtc_ops, &r, 1), 0x20);
 	/* Binary mode, and plain CMOS memory. */
