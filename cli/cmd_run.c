@@ -1,6 +1,7 @@
 /* cli/cmd_run.c: `vlab run LAB`: the TUI, or with --headless every step's
  * actions and checks in order, printed as they happen, with answers to the
  * questions taken from --answer / --answers. */
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -58,6 +59,39 @@ static int load_answers(struct answers *a, const char *path, char *why, size_t l
 	return 0;
 }
 
+/* --reset ID: forgets one item's result in the workbook (or every item's
+ * with "all"), so the student can do it again. */
+static int reset_item(const char *lab, const char *workbook, const char *id)
+{
+	struct lesson_session_opts so = {.lab = lab, .workbook = workbook};
+	struct lesson_session *s;
+	struct vlab_err err = {0};
+	if (lesson_session_open(&so, &s, &err) < 0) {
+		fprintf(stderr, "vlab run: %s\n", err.msg);
+		return err.code == EBADMSG ? VLAB_EXIT_BADINPUT : VLAB_EXIT_USAGE;
+	}
+	const struct lesson_lab_info *li = lesson_session_lab(s);
+	int found = 0, rc = VLAB_EXIT_OK;
+	for (size_t i = 0; i < li->nitems && rc == VLAB_EXIT_OK; i++) {
+		const struct lesson_item *it = lesson_session_item(s, i);
+		if (strcmp(id, "all") && strcmp(id, it->id))
+			continue;
+		found = 1;
+		if (lesson_session_reset(s, i, &err) < 0) {
+			fprintf(stderr, "vlab run: %s\n", err.msg);
+			rc = VLAB_EXIT_INTERNAL;
+		} else {
+			printf("reset %s: %s\n", it->id, it->title);
+		}
+	}
+	if (!found) {
+		fprintf(stderr, "vlab run: no item '%s' in %s\n", id, li->id);
+		rc = VLAB_EXIT_USAGE;
+	}
+	lesson_session_free(s);
+	return rc;
+}
+
 int cmd_run(const struct vlab_cmd *cmd, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -65,10 +99,12 @@ int cmd_run(const struct vlab_cmd *cmd, int argc, char **argv)
 		{"fresh", no_argument, NULL, 'f'},    {"answer", required_argument, NULL, 'a'},
 		{"answers", required_argument, NULL, 'A'}, {"only", required_argument, NULL, 'o'},
 		{"console", no_argument, NULL, 'c'},  {"quiet", no_argument, NULL, 'q'},
+		{"reset", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},     {"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	int headless = 0, c;
+	const char *reset = NULL;
 	struct lessoncli_opts o = {0};
 	struct answers ans = {.map = json_object()};
 	char why[1024];
@@ -102,6 +138,9 @@ int cmd_run(const struct vlab_cmd *cmd, int argc, char **argv)
 		case 'o':
 			o.only = optarg;
 			break;
+		case 'R':
+			reset = optarg;
+			break;
 		case 'c':
 			o.console = 1;
 			break;
@@ -124,6 +163,10 @@ int cmd_run(const struct vlab_cmd *cmd, int argc, char **argv)
 	if (optind != argc - 1) {
 		rc = cli_usage_error(cmd, optind >= argc ? "which lab? (`vlab labs` lists them)"
 							 : "one lab at a time");
+		goto out;
+	}
+	if (reset) {
+		rc = reset_item(argv[optind], o.workbook, reset);
 		goto out;
 	}
 	if (!headless) {

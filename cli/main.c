@@ -39,6 +39,7 @@ static const struct vlab_cmd commands[] = {
 		 "  --answer ID=TEXT  answer question ID (headless; repeatable)\n"
 		 "  --answers FILE    answers from a JSON object {\"id\": \"answer\", ...}\n"
 		 "  --only ID         run just this step or question\n"
+		 "  --reset ID        forget item ID's result in the workbook (all: every item)\n"
 		 "  --console         also print the instances' consoles\n"
 		 "  --quiet           print results only\n"
 		 "  -h, --help        this help\n"

@@ -235,6 +235,14 @@ int ct_net_loopback(struct vlab_err *err);
  * eth0 in the namespace of the init (pid), with the instance's address. */
 int ct_net_attach(const struct ct_config *cfg, pid_t init_pid, struct vlab_err *err);
 
+/* ---- scheduling (slice.c) ---- */
+
+/* The calling task (and what it forks) asks for a short time slice. */
+void ct_slice_short(void);
+/* Back to the default slice: the calling task, or pid (its threads too). */
+void ct_slice_default(void);
+int ct_slice_default_pid(pid_t pid);
+
 /* ---- the container's init (init.c) ---- */
 
 /* The environment of every program started in the container. */

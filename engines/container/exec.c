@@ -139,6 +139,7 @@ static void command(struct ct_runtime *rt, char **argv, int tty, int *stdio, int
 			close(lfd);
 		}
 	}
+	ct_slice_default();
 	snprintf(text, sizeof(text), "%d", (int)getpid());
 	reply(conn, 's', text, master);
 	/* Only stdio (and the connection, closed by the exec) survive. */

@@ -107,6 +107,17 @@ static void deferred(struct loop *lp)
 	struct ct_runtime *rt = lp->rt;
 	struct vlab_err e = {0};
 	lp->deferred_done = 1;
+	/* The program has started: the default slice again (slice.c), for
+	 * the program and whatever it has started already. */
+	char kids[64], path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)rt->init_pid,
+		 (int)rt->init_pid);
+	FILE *f = fopen(path, "re");
+	if (f) {
+		if (fgets(kids, sizeof(kids), f) && atoi(kids) > 0)
+			ct_slice_default_pid((pid_t)atoi(kids));
+		fclose(f);
+	}
 	vlab_child_attr(rt->child, "image_bytes", "%llu",
 			(unsigned long long)ct_tree_bytes(rt->cfg.rootfs));
 	if (rt->cfg.seccomp) {
@@ -434,6 +445,7 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 	 * the front end up while the container starts (on a busy machine
 	 * each wake-up delays the init by a scheduler round). */
 	vlab_child_hold(child);
+	ct_slice_short();
 	if (ct_config_parse(spec, &rt.cfg, err) < 0)
 		return -1;
 	if (ct_rootfs_check(rt.cfg.rootfs, err) < 0 ||

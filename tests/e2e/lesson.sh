@@ -81,6 +81,16 @@ check_scores "$T/empty.json" 0 7
 [ "$PROVE_RC" -ne 0 ] && grep -q "Failed 5/5 subtests" "$T/empty.prove" && ok "prove fails all 5 of the empty workbook" || { bad "prove on the empty workbook"; cat "$T/empty.prove"; }
 [ "$(cat "$T/empty.failed")" = 5 ] && ok "junit: all 5 fail in the empty workbook" || bad "junit failures in the empty workbook"
 
+# ---- reset one step, redo it (a fresh runner replays the step before), --rerun ----
+cp "$T/complete.json" "$T/redo.json"
+expect_rc 0 "reset one step" "$VLAB" run "$G" --workbook "$T/redo.json" --reset again
+[ "$("$VLAB" grade "$G" --workbook "$T/redo.json" --format json | jq .score)" = 6 ] && ok "reset step no longer scores" || bad "reset step still scores"
+expect_rc 0 "redo the step alone" "$VLAB" run "$G" --headless --workbook "$T/redo.json" --only again
+[ "$("$VLAB" grade "$G" --workbook "$T/redo.json" --format json | jq .score)" = 7 ] && ok "redone step scores again" || bad "redone step"
+[ "$("$VLAB" grade "$G" --workbook "$T/complete.json" --rerun --format json | jq .score)" = 7 ] && ok "--rerun confirms the steps" || bad "--rerun"
+jq '.items.again.status = "failed"' "$T/complete.json" >"$T/forged.json"
+[ "$("$VLAB" grade "$G" --workbook "$T/forged.json" --rerun --format json | jq .score)" = 6 ] && ok "--rerun keeps the workbook's failure" || bad "--rerun with a failed step"
+
 # ---- bad input ----
 echo '{"format": "vlab-workbook/1", "items": ' >"$T/corrupt.json"
 expect_rc 3 "grade a corrupt workbook" "$VLAB" grade "$G" --workbook "$T/corrupt.json"

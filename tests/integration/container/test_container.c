@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/syscall.h>
 
 #include "core/paths.h"
 
@@ -624,6 +625,45 @@ static void test_phases_and_attributes(void **state)
 	vlab_instance_free(inst);
 }
 
+/* sched_attr.sched_runtime of pid (the slice of an ordinary task). */
+static unsigned long long slice_of(pid_t pid)
+{
+	struct {
+		uint32_t size, policy;
+		uint64_t flags;
+		int32_t nice;
+		uint32_t prio;
+		uint64_t runtime, deadline, period;
+	} a;
+	memset(&a, 0, sizeof(a));
+	if (syscall(SYS_sched_getattr, pid, &a, sizeof(a), 0) < 0)
+		return 0;
+	return (unsigned long long)a.runtime;
+}
+
+static void test_program_scheduled_like_the_host(void **state)
+{
+	(void)state;
+	NEED_CONTAINER();
+	/* The start asks for short time slices (slice.c); once started, the
+	 * program has the same slice as any process here. */
+	struct vlab_instance *inst = ct_must_start("slice", NULL);
+	pid_t init = (pid_t)atoi(vlab_instance_attr(inst, "init_pid"));
+	char p[96], kids[64] = "";
+	snprintf(p, sizeof(p), "/proc/%d/task/%d/children", (int)init, (int)init);
+	FILE *f = fopen(p, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(kids, sizeof(kids), f));
+	fclose(f);
+	pid_t prog = (pid_t)atoi(kids);
+	unsigned long long want = slice_of(getpid()), got = 0;
+	for (int i = 0; i < 200 && (got = slice_of(prog)) != want; i++)
+		usleep(10000);
+	assert_true(want > 0);
+	assert_int_equal(got, want);
+	vlab_instance_free(inst);
+}
+
 static void test_the_agent_from_the_image(void **state)
 {
 	(void)state;
@@ -674,6 +714,7 @@ int main(void)
 		cmocka_unit_test(test_runtime_sigkill_leaves_nothing),
 		cmocka_unit_test(test_refuses_symlinked_rootfs),
 		cmocka_unit_test(test_phases_and_attributes),
+		cmocka_unit_test(test_program_scheduled_like_the_host),
 		cmocka_unit_test(test_the_agent_from_the_image),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
