@@ -16,17 +16,17 @@
 #include "cli/cli.h"
 #include "core/clock.h"
 
-#define SAMPLE_NS 1000000000ull    /* live CPU, memory, exit rates */
-#define FRAME_NS 33000000ull       /* output-driven redraws at most ~30/s */
-#define STATUS_NS 6000000000ull    /* how long a status message stays */
-#define CONSOLE_READ_BUDGET 65536  /* bytes per console per loop turn */
+#define SAMPLE_NS 1000000000ull	  /* live CPU, memory, exit rates */
+#define FRAME_NS 33000000ull	  /* output-driven redraws at most ~30/s */
+#define STATUS_NS 6000000000ull	  /* how long a status message stays */
+#define CONSOLE_READ_BUDGET 65536 /* bytes per console per loop turn */
 #define MAX_POLL (4 + 8 + 3 * TUI_MAX_INST)
 
 static const struct tui_panel_ops *const panels[TUI_P_COUNT] = {
-	[TUI_P_LESSON] = &tui_lesson_panel,
-	[TUI_P_INSTANCES] = &tui_instances_panel,
-	[TUI_P_METRICS] = &tui_metrics_panel,
-	[TUI_P_CONSOLE] = &tui_console_panel,
+    [TUI_P_LESSON] = &tui_lesson_panel,
+    [TUI_P_INSTANCES] = &tui_instances_panel,
+    [TUI_P_METRICS] = &tui_metrics_panel,
+    [TUI_P_CONSOLE] = &tui_console_panel,
 };
 
 /* ---- layout ---- */
@@ -63,7 +63,8 @@ static void layout(struct tui_app *app)
 		inst_h = 4;
 	app->rect[TUI_P_LESSON] = (struct tui_rect){body.y, 0, up_h, left_w};
 	app->rect[TUI_P_INSTANCES] = (struct tui_rect){body.y, left_w, inst_h, right_w};
-	app->rect[TUI_P_METRICS] = (struct tui_rect){body.y + inst_h, left_w, up_h - inst_h, right_w};
+	app->rect[TUI_P_METRICS] =
+	    (struct tui_rect){body.y + inst_h, left_w, up_h - inst_h, right_w};
 	app->rect[TUI_P_CONSOLE] = (struct tui_rect){body.y + up_h, 0, con_h, cols};
 }
 
@@ -79,8 +80,9 @@ static int busy_phrase(const struct tui_app *app, char *buf, size_t len)
 		snprintf(buf, len, "step %d: measuring %s", b + 1, app->measuring);
 	else
 		snprintf(buf, len, "working on %s %d",
-			 lesson_session_item(app->lab, (size_t)b)->kind == LESSON_QUESTION ? "question"
-											: "step",
+			 lesson_session_item(app->lab, (size_t)b)->kind == LESSON_QUESTION
+			     ? "question"
+			     : "step",
 			 b + 1);
 	return 1;
 }
@@ -150,8 +152,8 @@ static void draw_keys(struct tui_app *app)
 		tok[nt++] = local;
 		tok[nt++] = "F1 help";
 	} else {
-		static const char *const global[] = {"F1 help", "q quit",   "n/p step",  "r run",
-						     "c check", "h hint",   "Tab focus"};
+		static const char *const global[] = {"F1 help", "q quit", "n/p step", "r run",
+						     "c check", "h hint", "Tab focus"};
 		for (size_t i = 0; i < sizeof(global) / sizeof(global[0]); i++)
 			tok[nt++] = global[i];
 		tok[nt++] = local;
@@ -188,10 +190,11 @@ static void draw(struct tui_app *app)
 	erase();
 	if (app->too_small) {
 		char msg[128];
-		snprintf(msg, sizeof(msg), "vlab needs at least 60x16; this terminal is %dx%d.", COLS,
-			 LINES);
+		snprintf(msg, sizeof(msg), "vlab needs at least 60x16; this terminal is %dx%d.",
+			 COLS, LINES);
 		tui_draw_str(LINES / 2, 0, COLS, msg, TUI_BAD);
-		tui_draw_str(LINES / 2 + 1, 0, COLS, "Make it larger, or press q to quit.", TUI_NORMAL);
+		tui_draw_str(LINES / 2 + 1, 0, COLS, "Make it larger, or press q to quit.",
+			     TUI_NORMAL);
 		refresh();
 		return;
 	}
@@ -201,7 +204,8 @@ static void draw(struct tui_app *app)
 		char t[64];
 		tui_picker_panel.title(app, t, sizeof(t));
 		tui_draw_frame(app, r, t, 1);
-		tui_picker_panel.draw(app, (struct tui_rect){r.y + 1, r.x + 2, r.h - 2, r.w - 4}, 1);
+		tui_picker_panel.draw(app, (struct tui_rect){r.y + 1, r.x + 2, r.h - 2, r.w - 4},
+				      1);
 	} else {
 		for (int i = 0; i < TUI_P_COUNT; i++) {
 			struct tui_rect r = app->rect[i];
@@ -261,7 +265,8 @@ static void action(struct tui_app *app, int ch)
 		break;
 	case 'h':
 		if (!it || app->state->hints_used >= it->nhints) {
-			tui_status(app, TUI_NORMAL, it && it->nhints ? "no more hints" : "no hints here");
+			tui_status(app, TUI_NORMAL,
+				   it && it->nhints ? "no more hints" : "no hints here");
 			return;
 		}
 		if (!lesson_session_hint(app->lab, app->cur, &err)) {
@@ -380,8 +385,8 @@ static int run_loop(struct tui_app *app)
 		}
 		/* Sleep until the next sample, frame or spinner step. */
 		uint64_t wait = SAMPLE_NS - (vlab_now_ns() - app->last_sample_ns < SAMPLE_NS
-						     ? vlab_now_ns() - app->last_sample_ns
-						     : SAMPLE_NS);
+						 ? vlab_now_ns() - app->last_sample_ns
+						 : SAMPLE_NS);
 		if (dirty_since)
 			wait = FRAME_NS < wait ? FRAME_NS : wait;
 		int busy = app->lab && lesson_session_busy(app->lab) >= 0;
@@ -390,7 +395,8 @@ static int run_loop(struct tui_app *app)
 			if (t >= 0 && (uint64_t)t * 1000000ull < wait)
 				wait = (uint64_t)t * 1000000ull;
 		}
-		if (busy || (app->status[0] && vlab_now_ns() - app->status_ns < STATUS_NS + SAMPLE_NS))
+		if (busy ||
+		    (app->status[0] && vlab_now_ns() - app->status_ns < STATUS_NS + SAMPLE_NS))
 			wait = wait > 250000000ull ? 250000000ull : wait;
 		int r = poll(pfd, (nfds_t)np, (int)(wait / 1000000ull) + 1);
 		if (r < 0 && errno != EINTR)
@@ -416,7 +422,8 @@ static int run_loop(struct tui_app *app)
 			if (tui_lab_events(app) > 0) {
 				if (!dirty_since)
 					dirty_since = vlab_now_ns();
-				if (app->ninst != before || (app->state && app->state->status != st))
+				if (app->ninst != before ||
+				    (app->state && app->state->status != st))
 					need_draw = 1;
 			}
 		}
@@ -437,8 +444,9 @@ static int run_loop(struct tui_app *app)
 				need_draw = 0;
 				dirty_since = 0;
 				if (app->trace)
-					fprintf(app->trace, "key %.3f ms\n", (double)(last_draw - t0) / 1e6),
-						fflush(app->trace);
+					fprintf(app->trace, "key %.3f ms\n",
+						(double)(last_draw - t0) / 1e6),
+					    fflush(app->trace);
 			}
 		}
 	}

@@ -43,7 +43,7 @@ struct tui_panel_ops {
 enum tui_panel_id { TUI_P_LESSON, TUI_P_INSTANCES, TUI_P_METRICS, TUI_P_CONSOLE, TUI_P_COUNT };
 
 extern const struct tui_panel_ops tui_lesson_panel, tui_instances_panel, tui_metrics_panel,
-	tui_console_panel, tui_picker_panel;
+    tui_console_panel, tui_picker_panel;
 
 #define TUI_MAX_INST 16
 #define TUI_TOP_EXITS 6
@@ -78,11 +78,11 @@ enum tui_mode { TUI_MODE_PICKER, TUI_MODE_LAB };
 struct tui_app {
 	struct tui_term term;
 	enum tui_mode mode;
-	int quit;     /* leave the loop */
-	int quit_rc;  /* exit status to return */
+	int quit;    /* leave the loop */
+	int quit_rc; /* exit status to return */
 	int overlay;
-	int zoom;     /* the focused panel fills the body */
-	int focus;    /* enum tui_panel_id */
+	int zoom;  /* the focused panel fills the body */
+	int focus; /* enum tui_panel_id */
 	struct tui_rect rect[TUI_P_COUNT];
 	int too_small;
 	int laid_cols, laid_lines; /* the size the rectangles were computed for */
@@ -98,21 +98,21 @@ struct tui_app {
 	struct lesson_session *lab;
 	size_t nitems;
 	size_t cur;
-	const struct lesson_item *item;        /* lesson_session_item(cur) */
+	const struct lesson_item *item;	       /* lesson_session_item(cur) */
 	const struct lesson_item_state *state; /* its progress */
-	struct tui_text lesson;        /* current item's text, wrapped */
-	int lesson_w;                  /* width it was wrapped for */
+	struct tui_text lesson;		       /* current item's text, wrapped */
+	int lesson_w;			       /* width it was wrapped for */
 	int lesson_scroll;
 	int lesson_dirty;
-	int answering;                 /* the question prompt has the keys */
+	int answering; /* the question prompt has the keys */
 	char input[256];
 	size_t input_len;
 	size_t choice_sel;
 
 	struct tui_inst inst[TUI_MAX_INST];
 	size_t ninst;
-	size_t tab; /* console tab: 0 the lab's own log, k instance k-1 */
-	int typing; /* keys go to the active console's instance */
+	size_t tab;		   /* console tab: 0 the lab's own log, k instance k-1 */
+	int typing;		   /* keys go to the active console's instance */
 	struct tui_scrollback log; /* the lab's output, run/check results */
 	int log_scroll;
 	struct tui_chart charts[TUI_MAX_CHARTS];
@@ -130,7 +130,6 @@ struct tui_app {
 	FILE *trace; /* VLAB_TUI_TRACE: key-to-redraw times */
 };
 
-
 /* ---- helpers for panels (tui/draw.c) ---- */
 
 /* Draws text (UTF-8) at y, x in style, cut to w columns; returns columns. */
@@ -138,13 +137,12 @@ int tui_draw_str(int y, int x, int w, const char *s, enum tui_style style);
 /* Draws a styled line, skipping its first skip columns, cut to w. */
 void tui_draw_line(int y, int x, int w, const struct tui_line *l);
 /* A frame around r with a title; focused frames stand out. */
-void tui_draw_frame(const struct tui_app *app, struct tui_rect r, const char *title,
-		    int focused);
+void tui_draw_frame(const struct tui_app *app, struct tui_rect r, const char *title, int focused);
 /* Clears a rectangle. */
 void tui_draw_clear(struct tui_rect r);
 /* Shows a message on the status line for a few seconds. */
 void tui_status(struct tui_app *app, enum tui_style style, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Appends a line to the lab log (console tab 0). */
 void tui_log(struct tui_app *app, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -56,7 +56,8 @@ static void right_text(const struct tui_chart *c, const struct tui_bar *b,
 	}
 	size_t k = (size_t)snprintf(buf, len, "%s", tui_fmt_num(b->median, m, sizeof(m)));
 	if ((parts & 2) && k < len && b->runs > 1)
-		k += (size_t)snprintf(buf + k, len - k, " [%s-%s]", tui_fmt_num(b->min, lo, sizeof(lo)),
+		k += (size_t)snprintf(buf + k, len - k, " [%s-%s]",
+				      tui_fmt_num(b->min, lo, sizeof(lo)),
 				      tui_fmt_num(b->max, hi, sizeof(hi)));
 	if ((parts & 4) && k < len && base && b != base && base->median > 0) {
 		double r = b->median / base->median;

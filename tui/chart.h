@@ -13,21 +13,21 @@
 #define TUI_CHART_BARS 8
 
 struct tui_bar {
-	char label[24];   /* "container", "vm (emulated)", "host" */
+	char label[24]; /* "container", "vm (emulated)", "host" */
 	double median, min, max;
 	unsigned runs;
-	int baseline;     /* the host column: ratios are against it */
-	int pending;      /* being measured: no figure yet */
+	int baseline; /* the host column: ratios are against it */
+	int pending;  /* being measured: no figure yet */
 };
 
 struct tui_chart {
-	char title[48];   /* "startup", "memory copy" */
-	char unit[16];    /* "ms", "MB/s" */
+	char title[48];	  /* "startup", "memory copy" */
+	char unit[16];	  /* "ms", "MB/s" */
 	int lower_better; /* 1 for times, 0 for throughputs */
 	size_t n;
 	struct tui_bar bar[TUI_CHART_BARS];
-	int progress;     /* runs done while measuring, -1 when idle */
-	int progress_of;  /* runs planned */
+	int progress;	 /* runs done while measuring, -1 when idle */
+	int progress_of; /* runs planned */
 };
 
 /* Appends the chart's lines (title line, one line per bar, a progress line

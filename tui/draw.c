@@ -47,8 +47,7 @@ void tui_draw_clear(struct tui_rect r)
 	}
 }
 
-void tui_draw_frame(const struct tui_app *app, struct tui_rect r, const char *title,
-		    int focused)
+void tui_draw_frame(const struct tui_app *app, struct tui_rect r, const char *title, int focused)
 {
 	const struct tui_glyphs *g = &app->term.g;
 	enum tui_style st = focused ? TUI_FOCUS : TUI_BORDER;

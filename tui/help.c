@@ -6,27 +6,27 @@
 #include "tui/app.h"
 
 static const char *const help_lines[] = {
-	"#Moving around",
-	"Tab / Shift-Tab  focus the next / previous panel",
-	"z               zoom the focused panel (again: back)",
-	"j k, arrows     scroll; PgUp PgDn Home End",
-	"#The lab",
-	"n / p           next / previous step",
-	"r               run the step (starts instances, measures)",
-	"c               check the step",
-	"h               reveal the next hint (it is recorded)",
-	"a, Enter        answer a question (1-9 picks a choice)",
-	"#Consoles",
-	"[ ] or 0-9      switch console tab (0 is the lab's log)",
-	"i, Enter        type into the instance, when the step allows",
-	"Esc             stop typing",
-	"#Elsewhere",
-	"F1 or ?         this help (any key closes it)",
-	"Ctrl-L          redraw the screen",
-	"q               quit (asks first when",
-	"                instances are running; they are stopped)",
-	"",
-	"Your answers and progress are saved as you go.",
+    "#Moving around",
+    "Tab / Shift-Tab  focus the next / previous panel",
+    "z               zoom the focused panel (again: back)",
+    "j k, arrows     scroll; PgUp PgDn Home End",
+    "#The lab",
+    "n / p           next / previous step",
+    "r               run the step (starts instances, measures)",
+    "c               check the step",
+    "h               reveal the next hint (it is recorded)",
+    "a, Enter        answer a question (1-9 picks a choice)",
+    "#Consoles",
+    "[ ] or 0-9      switch console tab (0 is the lab's log)",
+    "i, Enter        type into the instance, when the step allows",
+    "Esc             stop typing",
+    "#Elsewhere",
+    "F1 or ?         this help (any key closes it)",
+    "Ctrl-L          redraw the screen",
+    "q               quit (asks first when",
+    "                instances are running; they are stopped)",
+    "",
+    "Your answers and progress are saved as you go.",
 };
 
 static void dialog(struct tui_app *app, int h, int w, const char *title, struct tui_rect *inner)
@@ -58,8 +58,9 @@ void tui_draw_overlay(struct tui_app *app)
 		size_t running = 0;
 		for (size_t i = 0; i < app->ninst; i++) {
 			const struct lesson_instance *li = tui_inst_of(app, &app->inst[i]);
-			running += li && !li->gone &&
-				   (li->state == VLAB_STATE_RUNNING || li->state == VLAB_STATE_STARTING);
+			running +=
+			    li && !li->gone &&
+			    (li->state == VLAB_STATE_RUNNING || li->state == VLAB_STATE_STARTING);
 		}
 		dialog(app, 6, 52, "Quit?", &in);
 		char line[128];

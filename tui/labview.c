@@ -80,7 +80,8 @@ static void rates(struct tui_inst *ti, const struct vlab_counters *cs, uint64_t 
 		for (size_t j = 0; j < ti->nprev; j++)
 			if (!strcmp(ti->prev[j].name, cur[k].name))
 				before = ti->prev[j].value;
-		double rate = dt > 0 && cur[k].value >= before ? (double)(cur[k].value - before) / dt : 0;
+		double rate =
+		    dt > 0 && cur[k].value >= before ? (double)(cur[k].value - before) / dt : 0;
 		if (is_exit) {
 			ti->exits_total += cur[k].value;
 			top_insert(ti->exits, &ti->nexits, cur[k].name + 5, rate);
@@ -99,7 +100,8 @@ void tui_sample(struct tui_app *app)
 	for (size_t i = 0; i < app->ninst; i++) {
 		struct tui_inst *ti = &app->inst[i];
 		const struct lesson_instance *li = tui_inst_of(app, ti);
-		ti->ps_ok = li && li->pid > 0 && !li->gone && tui_procstat_sample(&ti->ps, li->pid) == 0;
+		ti->ps_ok =
+		    li && li->pid > 0 && !li->gone && tui_procstat_sample(&ti->ps, li->pid) == 0;
 		if (li && li->counters && !li->gone)
 			rates(ti, li->counters, now);
 	}
@@ -176,13 +178,17 @@ static void on_event(struct tui_app *app, const struct lesson_event *ev)
 		app->measuring[0] = '\0';
 		app->measured = 0;
 		if (ev->item >= 0) {
-			const struct lesson_item_state *st = lesson_session_state(app->lab, (size_t)ev->item);
-			const struct lesson_item *it = lesson_session_item(app->lab, (size_t)ev->item);
-			tui_log(app, "%s %d (%s): %s%s%s", it->kind == LESSON_QUESTION ? "question" : "step",
-				ev->item + 1, it->title, lesson_status_name(st->status),
+			const struct lesson_item_state *st =
+			    lesson_session_state(app->lab, (size_t)ev->item);
+			const struct lesson_item *it =
+			    lesson_session_item(app->lab, (size_t)ev->item);
+			tui_log(app, "%s %d (%s): %s%s%s",
+				it->kind == LESSON_QUESTION ? "question" : "step", ev->item + 1,
+				it->title, lesson_status_name(st->status),
 				st->message[0] ? ": " : "", st->message);
 			if (st->status == LESSON_ERROR)
-				tui_status(app, TUI_BAD, "the lab stopped with an error (see the lesson pane)");
+				tui_status(app, TUI_BAD,
+					   "the lab stopped with an error (see the lesson pane)");
 		}
 		break;
 	case LESSON_EV_CHART:
@@ -231,7 +237,8 @@ int tui_lab_events(struct tui_app *app)
 
 void tui_refresh_item(struct tui_app *app)
 {
-	app->item = app->lab && app->cur < app->nitems ? lesson_session_item(app->lab, app->cur) : NULL;
+	app->item =
+	    app->lab && app->cur < app->nitems ? lesson_session_item(app->lab, app->cur) : NULL;
 	app->state = app->item ? lesson_session_state(app->lab, app->cur) : NULL;
 	app->lesson_dirty = 1;
 }
@@ -265,7 +272,8 @@ int tui_open_lab(struct tui_app *app, const char *path)
 {
 	struct vlab_err err = {0};
 	struct lesson_session *s;
-	struct lesson_session_opts opts = {.lab = path, .workbook = app->workbook, .fresh = app->fresh};
+	struct lesson_session_opts opts = {
+	    .lab = path, .workbook = app->workbook, .fresh = app->fresh};
 	app->fresh = 0; /* only the first lab opened starts afresh */
 	tui_status(app, TUI_WARN, "opening %s...", path);
 	if (lesson_session_open(&opts, &s, &err) < 0) {
@@ -289,7 +297,8 @@ int tui_open_lab(struct tui_app *app, const char *path)
 	tui_goto_item(app, at);
 	app->status[0] = '\0';
 	if (at > 0)
-		tui_status(app, TUI_GOOD, "welcome back: resuming at %zu of %zu", at + 1, app->nitems);
+		tui_status(app, TUI_GOOD, "welcome back: resuming at %zu of %zu", at + 1,
+			   app->nitems);
 	tui_lab_events(app);
 	return 0;
 }

@@ -198,10 +198,15 @@ static void title(struct tui_app *app, char *buf, size_t len)
 	size_t k = (size_t)snprintf(buf, len, "Console:");
 	for (size_t t = 0; t <= app->ninst && k < len; t++) {
 		const char *nm = t == 0 ? "lab" : app->inst[t - 1].name;
-		k += (size_t)snprintf(buf + k, len - k, t == app->tab ? " <%zu:%s>" : " %zu:%s", t, nm);
+		k += (size_t)snprintf(buf + k, len - k, t == app->tab ? " <%zu:%s>" : " %zu:%s", t,
+				      nm);
 	}
 }
 
 const struct tui_panel_ops tui_console_panel = {
-	.name = "console", .draw = draw, .key = key, .keys = keys, .title = title,
+    .name = "console",
+    .draw = draw,
+    .key = key,
+    .keys = keys,
+    .title = title,
 };

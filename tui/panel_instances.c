@@ -39,8 +39,8 @@ static void short_bytes(uint64_t b, char *buf, size_t len)
 }
 
 /* "exits/s io 1.2k mmio 310 hlt 5 (total 53k)": a rate list on one line. */
-static void draw_rates(int y, int x, int w, const char *what, const struct tui_rate *list,
-		       size_t n, uint64_t total)
+static void draw_rates(int y, int x, int w, const char *what, const struct tui_rate *list, size_t n,
+		       uint64_t total)
 {
 	char part[64], num[16];
 	int c = x + tui_draw_str(y, x, w, what, TUI_NORMAL);
@@ -104,14 +104,19 @@ static int draw_one(struct tui_app *app, const struct tui_inst *ti, int y, int x
 	}
 	int used = 1;
 	if (live && ti->nexits && used < room)
-		draw_rates(y + used++, x + 2, w - 2, "exits/s", ti->exits, ti->nexits, ti->exits_total);
+		draw_rates(y + used++, x + 2, w - 2, "exits/s", ti->exits, ti->nexits,
+			   ti->exits_total);
 	if (used < room && (live || li->startup_ns)) {
 		line[0] = '\0';
 		if (live)
 			snprintf(line, sizeof(line), "  cpu %s mem %s", cpu, mem);
-		if (li->startup_ns)
-			snprintf(line + strlen(line), sizeof(line) - strlen(line), "%sready %s ms",
-				 live ? ", " : "  ", tui_fmt_num((double)li->startup_ns / 1e6, t, sizeof(t)));
+		if (li->startup_ns) {
+			double ms = (double)li->startup_ns / 1e6;
+			snprintf(line + strlen(line), sizeof(line) - strlen(line), "%sready %s %s",
+				 live ? ", " : "  ",
+				 tui_fmt_num(ms >= 10000 ? ms / 1000 : ms, t, sizeof(t)),
+				 ms >= 10000 ? "s" : "ms");
+		}
 		tui_draw_str(y + used++, x, w, line, TUI_NORMAL);
 	}
 	if (live && ti->nhcalls && used < room)
@@ -134,7 +139,8 @@ static void draw(struct tui_app *app, struct tui_rect r, int focused)
 		return;
 	}
 	int y = r.y;
-	size_t first = (size_t)app->instances_scroll < app->ninst ? (size_t)app->instances_scroll : 0;
+	size_t first =
+	    (size_t)app->instances_scroll < app->ninst ? (size_t)app->instances_scroll : 0;
 	/* Lines per entry: shrink when many instances share a small pane. */
 	int per = (int)(r.h / (int)(app->ninst - first));
 	if (per < 1)
@@ -177,5 +183,9 @@ static void title(struct tui_app *app, char *buf, size_t len)
 }
 
 const struct tui_panel_ops tui_instances_panel = {
-	.name = "instances", .draw = draw, .key = key, .keys = keys, .title = title,
+    .name = "instances",
+    .draw = draw,
+    .key = key,
+    .keys = keys,
+    .title = title,
 };

@@ -34,7 +34,9 @@ static const char *state_word(const struct lesson_item *it, const struct lesson_
 	default:
 		if (q)
 			return "press a to answer";
-		return it->has_run ? "press r to run this step" : it->has_check ? "press c to check" : "";
+		return it->has_run     ? "press r to run this step"
+		       : it->has_check ? "press c to check"
+				       : "";
 	}
 }
 
@@ -82,7 +84,8 @@ static void rebuild(struct tui_app *app, int width)
 	if (*w) {
 		char line[256];
 		if (it->points > 0 && st->status != LESSON_TODO && st->status != LESSON_RUNNING)
-			snprintf(line, sizeof(line), "%s (%.4g of %.4g points)", w, st->score, it->points);
+			snprintf(line, sizeof(line), "%s (%.4g of %.4g points)", w, st->score,
+				 it->points);
 		else
 			snprintf(line, sizeof(line), "%s", w);
 		tui_text_add(&app->lesson, line, style, width);
@@ -98,8 +101,9 @@ static void rebuild(struct tui_app *app, int width)
 				break;
 			tui_line_add(l, "  ", 2, TUI_NORMAL);
 			tui_line_add(l, m.line[i].text ? m.line[i].text : "", m.line[i].len,
-				     st->status == LESSON_FAILED || st->status == LESSON_ERROR ? TUI_BAD
-												: TUI_NORMAL);
+				     st->status == LESSON_FAILED || st->status == LESSON_ERROR
+					 ? TUI_BAD
+					 : TUI_NORMAL);
 		}
 		tui_text_free(&m);
 	}
@@ -113,7 +117,8 @@ static void rebuild(struct tui_app *app, int width)
 	if (it->nhints > st->hints_used) {
 		char more[64];
 		size_t left = it->nhints - st->hints_used;
-		snprintf(more, sizeof(more), "(%zu hint%s left: press h)", left, left == 1 ? "" : "s");
+		snprintf(more, sizeof(more), "(%zu hint%s left: press h)", left,
+			 left == 1 ? "" : "s");
 		tui_text_newline(&app->lesson);
 		tui_text_add(&app->lesson, more, TUI_DIM, width);
 	}
@@ -141,7 +146,7 @@ static void draw_prompt(struct tui_app *app, struct tui_rect r)
 	attrset(A_NORMAL);
 	const char *label = it->qkind == LESSON_Q_CHOICE    ? " Your answer: pick one "
 			    : it->qkind == LESSON_Q_NUMERIC ? " Your answer: a number "
-							 : " Your answer: a short text ";
+							    : " Your answer: a short text ";
 	tui_draw_str(r.y, r.x + 1, r.w - 2, label, app->answering ? TUI_FOCUS : TUI_EMPH);
 	int y = r.y + 1;
 	if (it->qkind == LESSON_Q_CHOICE) {
@@ -171,7 +176,8 @@ static void draw_prompt(struct tui_app *app, struct tui_rect r)
 		tui_draw_str(y, r.x, r.w, line, TUI_SELECT);
 		tui_draw_str(y + 1, r.x, r.w, "Enter to save, Esc to cancel", TUI_DIM);
 	} else {
-		snprintf(line, sizeof(line), "saved: %s %s", answer ? answer : "-", answer ? it->unit : "");
+		snprintf(line, sizeof(line), "saved: %s %s", answer ? answer : "-",
+			 answer ? it->unit : "");
 		tui_draw_str(y, r.x, r.w, line, answer ? TUI_GOOD : TUI_DIM);
 		tui_draw_str(y + 1, r.x, r.w, "a or Enter to answer", TUI_DIM);
 	}
@@ -194,7 +200,8 @@ static void draw(struct tui_app *app, struct tui_rect r, int focused)
 	if (app->lesson_scroll < 0)
 		app->lesson_scroll = 0;
 	for (int y = 0; y < body.h && app->lesson_scroll + y < total; y++)
-		tui_draw_line(body.y + y, body.x, body.w - 1, &app->lesson.line[app->lesson_scroll + y]);
+		tui_draw_line(body.y + y, body.x, body.w - 1,
+			      &app->lesson.line[app->lesson_scroll + y]);
 	/* A scroll mark in the right column when the text does not fit. */
 	if (maxs > 0 && body.h > 2) {
 		int pos = body.y + (body.h - 1) * app->lesson_scroll / maxs;
@@ -248,13 +255,15 @@ static int answer_key(struct tui_app *app, int ch)
 		save_answer(app, app->input);
 	} else if (ch == KEY_BACKSPACE || ch == 127 || ch == 8) {
 		/* One character back, whole UTF-8 sequences. */
-		while (app->input_len > 0 && ((unsigned char)app->input[app->input_len - 1] & 0xc0) == 0x80)
+		while (app->input_len > 0 &&
+		       ((unsigned char)app->input[app->input_len - 1] & 0xc0) == 0x80)
 			app->input_len--;
 		if (app->input_len > 0)
 			app->input_len--;
 	} else if (ch == 21) { /* ^U */
 		app->input_len = 0;
-	} else if (ch >= 0x20 && ch < 0x100 && ch != 0x7f && app->input_len + 1 < sizeof(app->input)) {
+	} else if (ch >= 0x20 && ch < 0x100 && ch != 0x7f &&
+		   app->input_len + 1 < sizeof(app->input)) {
 		if (it->qkind == LESSON_Q_NUMERIC && !strchr("0123456789.-+eE", ch)) {
 			tui_status(app, TUI_WARN, "a number, please (digits, '.', '-')");
 			return 1;
@@ -277,8 +286,9 @@ static void start_answering(struct tui_app *app)
 			if (k >= 1 && k <= it->nchoices)
 				app->choice_sel = k - 1;
 		} else {
-			app->input_len = strlen(answer) < sizeof(app->input) - 1 ? strlen(answer)
-										 : sizeof(app->input) - 1;
+			app->input_len = strlen(answer) < sizeof(app->input) - 1
+					     ? strlen(answer)
+					     : sizeof(app->input) - 1;
 			memcpy(app->input, answer, app->input_len);
 		}
 	}
@@ -320,8 +330,9 @@ static int key(struct tui_app *app, int ch)
 		}
 		return ch == 'a' ? 0 : 1;
 	}
-	if (app->item && app->item->kind == LESSON_QUESTION && app->item->qkind == LESSON_Q_CHOICE &&
-	    ch >= '1' && ch <= '9' && (size_t)(ch - '1') < app->item->nchoices) {
+	if (app->item && app->item->kind == LESSON_QUESTION &&
+	    app->item->qkind == LESSON_Q_CHOICE && ch >= '1' && ch <= '9' &&
+	    (size_t)(ch - '1') < app->item->nchoices) {
 		start_answering(app);
 		app->choice_sel = (size_t)(ch - '1');
 		return 1;
@@ -332,8 +343,9 @@ static int key(struct tui_app *app, int ch)
 static const char *keys(struct tui_app *app)
 {
 	if (app->answering)
-		return app->item->qkind == LESSON_Q_CHOICE ? "1-9/arrows pick  Enter save  Esc cancel"
-							  : "Enter save  Esc cancel";
+		return app->item->qkind == LESSON_Q_CHOICE
+			   ? "1-9/arrows pick  Enter save  Esc cancel"
+			   : "Enter save  Esc cancel";
 	if (app->item && app->item->kind == LESSON_QUESTION)
 		return "a answer  j/k scroll";
 	return "j/k scroll";
@@ -345,10 +357,15 @@ static void title(struct tui_app *app, char *buf, size_t len)
 		snprintf(buf, len, "Lesson");
 		return;
 	}
-	snprintf(buf, len, "%s %zu/%zu: %s", app->item->kind == LESSON_QUESTION ? "Question" : "Step",
-		 app->cur + 1, app->nitems, app->item->title);
+	snprintf(buf, len, "%s %zu/%zu: %s",
+		 app->item->kind == LESSON_QUESTION ? "Question" : "Step", app->cur + 1,
+		 app->nitems, app->item->title);
 }
 
 const struct tui_panel_ops tui_lesson_panel = {
-	.name = "lesson", .draw = draw, .key = key, .keys = keys, .title = title,
+    .name = "lesson",
+    .draw = draw,
+    .key = key,
+    .keys = keys,
+    .title = title,
 };

@@ -23,7 +23,7 @@ static void draw(struct tui_app *app, struct tui_rect r, int focused)
 	if (busy && app->measured > 0 && r.h > 2) {
 		char m[160];
 		snprintf(m, sizeof(m), "%c measuring: %u recorded, last %s", "|/-\\"[app->spin % 4],
-			 app->measured, app->measuring);
+			 app -> measured, app -> measuring);
 		tui_draw_str(r.y, r.x, r.w, m, TUI_WARN);
 		r.y++;
 		r.h--;
@@ -93,5 +93,9 @@ static void title(struct tui_app *app, char *buf, size_t len)
 }
 
 const struct tui_panel_ops tui_metrics_panel = {
-	.name = "metrics", .draw = draw, .key = key, .keys = keys, .title = title,
+    .name = "metrics",
+    .draw = draw,
+    .key = key,
+    .keys = keys,
+    .title = title,
 };

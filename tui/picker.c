@@ -67,9 +67,9 @@ static void draw(struct tui_app *app, struct tui_rect r, int focused)
 		/* Length: steps and questions, and about how long (a step takes
 		 * a student some 5 minutes, a question 2). */
 		size_t minutes = li->nsteps * 5 + li->nquestions * 2;
-		snprintf(line, sizeof(line), "    %zu steps, %zu questions, ~%zu min; %s%zu of %zu done  ",
-			 li->nsteps, li->nquestions, minutes, li->started ? "" : "new, ", li->done,
-			 li->nitems);
+		snprintf(line, sizeof(line),
+			 "    %zu steps, %zu questions, ~%zu min; %s%zu of %zu done  ", li->nsteps,
+			 li->nquestions, minutes, li->started ? "" : "new, ", li->done, li->nitems);
 		c = r.x + tui_draw_str(y, r.x, r.w, line, TUI_NORMAL);
 		/* A progress gauge. */
 		int gw = r.x + r.w - c - 1;
@@ -133,5 +133,9 @@ static void title(struct tui_app *app, char *buf, size_t len)
 }
 
 const struct tui_panel_ops tui_picker_panel = {
-	.name = "labs", .draw = draw, .key = key, .keys = keys, .title = title,
+    .name = "labs",
+    .draw = draw,
+    .key = key,
+    .keys = keys,
+    .title = title,
 };

@@ -9,13 +9,13 @@
 
 struct tui_procstat {
 	pid_t root;
-	uint64_t ticks;   /* utime+stime of the tree at the last sample */
-	uint64_t at_ns;   /* when it was taken */
-	double cpu_pct;   /* since the previous sample; 100 = one core */
-	uint64_t pss;     /* bytes, proportional set size of the tree */
-	uint64_t rss;     /* bytes */
+	uint64_t ticks; /* utime+stime of the tree at the last sample */
+	uint64_t at_ns; /* when it was taken */
+	double cpu_pct; /* since the previous sample; 100 = one core */
+	uint64_t pss;	/* bytes, proportional set size of the tree */
+	uint64_t rss;	/* bytes */
 	unsigned nprocs;
-	int valid;        /* cpu_pct means something (two samples) */
+	int valid; /* cpu_pct means something (two samples) */
 };
 
 /* Samples the tree rooted at root (the instance process and every

@@ -13,13 +13,13 @@
 struct tui_scrollback {
 	char **ring; /* completed lines, oldest at head */
 	size_t cap, head, n;
-	size_t bytes, max_bytes; /* bytes held by completed lines */
+	size_t bytes, max_bytes;       /* bytes held by completed lines */
 	char cur[TUI_SB_LINE_MAX + 1]; /* the line being written */
 	size_t cur_len;
-	int esc;            /* escape-sequence parser state */
-	int cr;             /* a '\r' was seen: the next byte decides */
-	uint64_t fed;       /* bytes fed in total */
-	uint64_t dropped;   /* lines evicted from the ring */
+	int esc;	  /* escape-sequence parser state */
+	int cr;		  /* a '\r' was seen: the next byte decides */
+	uint64_t fed;	  /* bytes fed in total */
+	uint64_t dropped; /* lines evicted from the ring */
 };
 
 /* Empty scrollback keeping at most max_lines lines and max_bytes bytes of

@@ -29,21 +29,34 @@ static size_t reset_len;
 static int attrs[TUI_STYLE_COUNT]; /* curses attributes, as int for wattr_on */
 
 static const struct tui_glyphs utf8_glyphs = {
-	.utf8 = 1,
-	.hline = "\xe2\x94\x80", .vline = "\xe2\x94\x82",
-	.tl = "\xe2\x94\x8c", .tr = "\xe2\x94\x90", .bl = "\xe2\x94\x94", .br = "\xe2\x94\x98",
-	.full = "\xe2\x96\x88",
-	.part = {"", "\xe2\x96\x8f", "\xe2\x96\x8e", "\xe2\x96\x8d", "\xe2\x96\x8c", "\xe2\x96\x8b",
-		 "\xe2\x96\x8a", "\xe2\x96\x89"},
-	.whisker = "\xe2\x94\x9c", .ellipsis = "\xe2\x80\xa6", .bullet = "\xe2\x80\xa2",
+    .utf8 = 1,
+    .hline = "\xe2\x94\x80",
+    .vline = "\xe2\x94\x82",
+    .tl = "\xe2\x94\x8c",
+    .tr = "\xe2\x94\x90",
+    .bl = "\xe2\x94\x94",
+    .br = "\xe2\x94\x98",
+    .full = "\xe2\x96\x88",
+    .part = {"", "\xe2\x96\x8f", "\xe2\x96\x8e", "\xe2\x96\x8d", "\xe2\x96\x8c", "\xe2\x96\x8b",
+	     "\xe2\x96\x8a", "\xe2\x96\x89"},
+    .whisker = "\xe2\x94\x9c",
+    .ellipsis = "\xe2\x80\xa6",
+    .bullet = "\xe2\x80\xa2",
 };
 
 static const struct tui_glyphs ascii_glyphs = {
-	.utf8 = 0,
-	.hline = "-", .vline = "|", .tl = "+", .tr = "+", .bl = "+", .br = "+",
-	.full = "#",
-	.part = {"", "", "", "", "", "", "", ""},
-	.whisker = "|", .ellipsis = "~", .bullet = "*",
+    .utf8 = 0,
+    .hline = "-",
+    .vline = "|",
+    .tl = "+",
+    .tr = "+",
+    .bl = "+",
+    .br = "+",
+    .full = "#",
+    .part = {"", "", "", "", "", "", "", ""},
+    .whisker = "|",
+    .ellipsis = "~",
+    .bullet = "*",
 };
 
 int tui_no_color_env(void)
@@ -138,19 +151,19 @@ static void set_styles(int color)
 		short fg, bg;
 		int extra;
 	} map[] = {
-		{TUI_TITLE, COLOR_WHITE, COLOR_BLUE, A_BOLD},
-		{TUI_BORDER, COLOR_BLUE, -1, 0},
-		{TUI_FOCUS, COLOR_CYAN, -1, A_BOLD},
-		{TUI_HEADING, COLOR_CYAN, -1, A_BOLD},
-		{TUI_EMPH, COLOR_YELLOW, -1, A_BOLD},
-		{TUI_CODE, COLOR_GREEN, -1, 0},
-		{TUI_KEY, COLOR_BLACK, COLOR_CYAN, 0},
-		{TUI_GOOD, COLOR_GREEN, -1, A_BOLD},
-		{TUI_BAD, COLOR_RED, -1, A_BOLD},
-		{TUI_WARN, COLOR_YELLOW, -1, 0},
-		{TUI_BAR, COLOR_CYAN, -1, 0},
-		{TUI_BASELINE, COLOR_MAGENTA, -1, 0},
-		{TUI_SELECT, COLOR_BLACK, COLOR_YELLOW, 0},
+	    {TUI_TITLE, COLOR_WHITE, COLOR_BLUE, A_BOLD},
+	    {TUI_BORDER, COLOR_BLUE, -1, 0},
+	    {TUI_FOCUS, COLOR_CYAN, -1, A_BOLD},
+	    {TUI_HEADING, COLOR_CYAN, -1, A_BOLD},
+	    {TUI_EMPH, COLOR_YELLOW, -1, A_BOLD},
+	    {TUI_CODE, COLOR_GREEN, -1, 0},
+	    {TUI_KEY, COLOR_BLACK, COLOR_CYAN, 0},
+	    {TUI_GOOD, COLOR_GREEN, -1, A_BOLD},
+	    {TUI_BAD, COLOR_RED, -1, A_BOLD},
+	    {TUI_WARN, COLOR_YELLOW, -1, 0},
+	    {TUI_BAR, COLOR_CYAN, -1, 0},
+	    {TUI_BASELINE, COLOR_MAGENTA, -1, 0},
+	    {TUI_SELECT, COLOR_BLACK, COLOR_YELLOW, 0},
 	};
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
 		short pair = (short)(i + 1);
@@ -197,9 +210,9 @@ int tui_term_start(struct tui_term *t, struct vlab_err *err)
 		const char *term = getenv("TERM");
 		tui_term_stop(t);
 		vlab_err_set(err, 0,
-				    "this terminal (TERM=%s) cannot move the cursor; use a terminal "
-				    "such as xterm, or `vlab run LAB --headless`",
-				    term ? term : "");
+			     "this terminal (TERM=%s) cannot move the cursor; use a terminal "
+			     "such as xterm, or `vlab run LAB --headless`",
+			     term ? term : "");
 		err->code = ENOTSUP; /* a terminal vlab cannot drive */
 		return -1;
 	}

@@ -32,18 +32,18 @@ enum tui_style {
 struct tui_glyphs {
 	int utf8;
 	const char *hline, *vline, *tl, *tr, *bl, *br;
-	const char *full;      /* a full bar cell */
-	const char *part[8];   /* part[k]: k/8 of a cell (part[0] is "") */
-	const char *whisker;   /* range marker */
+	const char *full;    /* a full bar cell */
+	const char *part[8]; /* part[k]: k/8 of a cell (part[0] is "") */
+	const char *whisker; /* range marker */
 	const char *ellipsis;
 	const char *bullet;
 };
 
 struct tui_term {
-	int color;     /* colours in use */
-	int started;   /* curses is up */
+	int color;   /* colours in use */
+	int started; /* curses is up */
 	struct tui_glyphs g;
-	int sigfd;     /* readable when a terminating signal or a resize arrived */
+	int sigfd; /* readable when a terminating signal or a resize arrived */
 };
 
 /* Starts curses on the controlling terminal: locale, raw keys, keypad,

@@ -113,8 +113,8 @@ static struct tui_line *new_line(struct tui_text *t)
 }
 
 /* Appends bytes with their styles to line l. */
-static int line_put(struct tui_line *l, const char *s, const unsigned char *st,
-		    unsigned char one, size_t n)
+static int line_put(struct tui_line *l, const char *s, const unsigned char *st, unsigned char one,
+		    size_t n)
 {
 	char *t = realloc(l->text, l->len + n + 1);
 	if (!t)
@@ -154,8 +154,8 @@ int tui_text_add(struct tui_text *t, const char *s, enum tui_style style, int wi
 
 /* Wraps paragraph b: the first line starts with prefix (styled pst), the
  * following ones with indent spaces. */
-static int wrap(struct tui_text *t, const struct sbuf *b, const char *prefix,
-		unsigned char pst, int indent, int width)
+static int wrap(struct tui_text *t, const struct sbuf *b, const char *prefix, unsigned char pst,
+		int indent, int width)
 {
 	struct tui_line *l = new_line(t);
 	if (!l || line_put(l, prefix, NULL, pst, strlen(prefix)) < 0)
@@ -203,8 +203,8 @@ static int wrap(struct tui_text *t, const struct sbuf *b, const char *prefix,
 }
 
 /* Parses inline markup of one source line into b. */
-static void inline_markup(struct sbuf *b, const char *s, size_t n, unsigned char base,
-			  int *emph, int *code)
+static void inline_markup(struct sbuf *b, const char *s, size_t n, unsigned char base, int *emph,
+			  int *code)
 {
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
@@ -323,7 +323,8 @@ int tui_text_render(struct tui_text *t, const char *src, int width)
 			}
 			size_t fit = tui_text_fit(line, n, width - 2);
 			for (size_t i = 0; i < fit; i++)
-				if (line_put(ln, line[i] == '\t' ? " " : line + i, NULL, TUI_CODE, 1) < 0)
+				if (line_put(ln, line[i] == '\t' ? " " : line + i, NULL, TUI_CODE,
+					     1) < 0)
 					r = -1;
 			last_blank = 0;
 			continue;

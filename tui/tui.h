@@ -5,7 +5,7 @@
 struct tui_opts {
 	const char *lab;      /* a lab file or id; NULL: the lab picker */
 	const char *workbook; /* NULL: the default workbook of the lab */
-	int fresh;            /* start a new workbook (the old one kept aside) */
+	int fresh;	      /* start a new workbook (the old one kept aside) */
 };
 
 /* Runs the TUI on the controlling terminal.  Returns the process exit

@@ -24,20 +24,44 @@ static const char *const choices[] = {"its own kernel", "the host's kernel"};
 static const char *const hints0[] = {"Press r.", "Really: press r."};
 
 static const struct lesson_item items[NITEMS] = {
-	{.kind = LESSON_STEP, .id = "start", .title = "Start an instance",
-	 .text = "# Start an instance\n\nAn *instance* is a process tree; press `r` to start one "
-		 "called **box**.\n\n- it prints to its console\n- you can type into it",
-	 .points = 1, .nhints = 2, .hints = hints0, .has_run = 1, .has_check = 1, .unit = "",
-	 .where = "fake:1"},
-	{.kind = LESSON_STEP, .id = "measure", .title = "Measure startup",
-	 .text = "Measure how long the instance takes to start, three times.", .points = 1,
-	 .has_run = 1, .unit = "", .where = "fake:2"},
-	{.kind = LESSON_QUESTION, .qkind = LESSON_Q_CHOICE, .id = "kernel",
-	 .title = "Which kernel?", .text = "Which kernel does a container run on?", .points = 1,
-	 .nchoices = 2, .choices = choices, .unit = "", .where = "fake:3"},
-	{.kind = LESSON_QUESTION, .qkind = LESSON_Q_NUMERIC, .id = "startup",
-	 .title = "How long?", .text = "How many milliseconds did the start take (median)?",
-	 .points = 1, .unit = "ms", .where = "fake:4"},
+    {.kind = LESSON_STEP,
+     .id = "start",
+     .title = "Start an instance",
+     .text = "# Start an instance\n\nAn *instance* is a process tree; press `r` to start one "
+	     "called **box**.\n\n- it prints to its console\n- you can type into it",
+     .points = 1,
+     .nhints = 2,
+     .hints = hints0,
+     .has_run = 1,
+     .has_check = 1,
+     .unit = "",
+     .where = "fake:1"},
+    {.kind = LESSON_STEP,
+     .id = "measure",
+     .title = "Measure startup",
+     .text = "Measure how long the instance takes to start, three times.",
+     .points = 1,
+     .has_run = 1,
+     .unit = "",
+     .where = "fake:2"},
+    {.kind = LESSON_QUESTION,
+     .qkind = LESSON_Q_CHOICE,
+     .id = "kernel",
+     .title = "Which kernel?",
+     .text = "Which kernel does a container run on?",
+     .points = 1,
+     .nchoices = 2,
+     .choices = choices,
+     .unit = "",
+     .where = "fake:3"},
+    {.kind = LESSON_QUESTION,
+     .qkind = LESSON_Q_NUMERIC,
+     .id = "startup",
+     .title = "How long?",
+     .text = "How many milliseconds did the start take (median)?",
+     .points = 1,
+     .unit = "ms",
+     .where = "fake:4"},
 };
 
 struct fake_item {
@@ -50,8 +74,8 @@ struct lesson_session {
 	struct lesson_lab_info info;
 	char path[VLAB_PATH_MAX], progress[VLAB_PATH_MAX];
 	struct fake_item it[NITEMS];
-	int busy;            /* item in flight, -1 */
-	uint64_t due_ns;     /* when the in-flight action completes */
+	int busy;	 /* item in flight, -1 */
+	uint64_t due_ns; /* when the in-flight action completes */
 	int measure_step;
 	struct vlab_instance *vi;
 	struct lesson_instance li;
@@ -125,9 +149,14 @@ int lesson_session_open(const struct lesson_session_opts *o, struct lesson_sessi
 	if (!s)
 		return vlab_err_set(err, ENOMEM, "session");
 	snprintf(s->path, sizeof(s->path), "%s", o->lab);
-	s->info = (struct lesson_lab_info){.id = "fake", .title = "A fake lab for the TUI tests",
-					   .version = "1", .intro = "", .path = s->path,
-					   .sha256 = "", .nitems = NITEMS, .max_points = 4};
+	s->info = (struct lesson_lab_info){.id = "fake",
+					   .title = "A fake lab for the TUI tests",
+					   .version = "1",
+					   .intro = "",
+					   .path = s->path,
+					   .sha256 = "",
+					   .nitems = NITEMS,
+					   .max_points = 4};
 	char dir[VLAB_PATH_MAX];
 	if (vlab_state_dir(dir, sizeof(dir), err) < 0 || vlab_mkdir_p(dir, 0700, err) < 0) {
 		free(s);
@@ -202,20 +231,25 @@ int lesson_session_run(struct lesson_session *s, size_t i, struct vlab_err *err)
 		struct vlab_spec spec;
 		vlab_spec_init(&spec, "host", "box", err);
 		const char *flood = getenv("FAKE_FLOOD");
-		vlab_spec_set(&spec, "sh",
-			      flood && *flood
-				      ? "echo booting >&2; echo READY vlab-agent/1 fake; "
-					"while :; do echo 'flood flood flood flood flood flood' >&2; done"
-				      : "echo booting... >&2; sleep 0.5; echo 'console line 1' >&2; "
-					"echo READY vlab-agent/1 fake; "
-					"while read -r l <&2; do echo \"you typed: $l\" >&2; done",
-			      err);
-		if (vlab_instance_create(&spec, &s->vi, err) < 0 || vlab_instance_start(s->vi, err) < 0)
+		vlab_spec_set(
+		    &spec, "sh",
+		    flood && *flood
+			? "echo booting >&2; echo READY vlab-agent/1 fake; "
+			  "while :; do echo 'flood flood flood flood flood flood' >&2; done"
+			: "echo booting... >&2; sleep 0.5; echo 'console line 1' >&2; "
+			  "echo READY vlab-agent/1 fake; "
+			  "while read -r l <&2; do echo \"you typed: $l\" >&2; done",
+		    err);
+		if (vlab_instance_create(&spec, &s->vi, err) < 0 ||
+		    vlab_instance_start(s->vi, err) < 0)
 			return -1;
 		vlab_spec_free(&spec);
 		vlab_fd_nonblock(vlab_instance_console_fd(s->vi), 1, NULL);
-		s->li = (struct lesson_instance){.id = 1, .name = "box", .engine = "host",
-						 .backend = "native", .state = VLAB_STATE_STARTING};
+		s->li = (struct lesson_instance){.id = 1,
+						 .name = "box",
+						 .engine = "host",
+						 .backend = "native",
+						 .state = VLAB_STATE_STARTING};
 		s->li.pid = vlab_instance_pid(s->vi);
 		s->li.console_fd = vlab_instance_console_fd(s->vi);
 		s->li.pidfd = vlab_instance_pidfd(s->vi);
@@ -383,7 +417,8 @@ int lesson_session_dispatch(struct lesson_session *s, struct vlab_err *err)
 			push(s, LESSON_EV_INSTANCE, -1, NULL);
 		}
 		vlab_instance_pump(s->vi, NULL);
-		if (vlab_instance_state(s->vi) == VLAB_STATE_EXITED && s->li.state != VLAB_STATE_EXITED) {
+		if (vlab_instance_state(s->vi) == VLAB_STATE_EXITED &&
+		    s->li.state != VLAB_STATE_EXITED) {
 			s->li.state = VLAB_STATE_EXITED;
 			push(s, LESSON_EV_INSTANCE, -1, NULL);
 		}
@@ -409,8 +444,9 @@ int lesson_session_next_event(struct lesson_session *s, struct lesson_event *ev)
 	return 1;
 }
 
-int lesson_session_wait(struct lesson_session *s, int t, void (*cb)(const struct lesson_event *, void *),
-			void *arg, struct vlab_err *err)
+int lesson_session_wait(struct lesson_session *s, int t,
+			void (*cb)(const struct lesson_event *, void *), void *arg,
+			struct vlab_err *err)
 {
 	(void)s, (void)t, (void)cb, (void)arg;
 	return vlab_err_set(err, ENOSYS, "not in the fake");

@@ -6,6 +6,7 @@
  * Every attempt must fail with the exact errno expected. */
 #include "tests/integration/container/ct_fixture.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <stddef.h>
@@ -180,8 +181,10 @@ static int exec_as_nobody(const char *name)
 			    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + l)) < 0)
 			_exit(3);
 		char req[] = "x1/bin/sh\0";
+		/* The runtime may close before the request is sent: that is
+		 * the refusal too. */
 		if (send(fd, req, sizeof(req), MSG_NOSIGNAL) < 0)
-			_exit(4);
+			_exit(errno == EPIPE || errno == ECONNRESET ? 0 : 4);
 		char buf[64];
 		ssize_t n = recv(fd, buf, sizeof(buf), 0);
 		_exit(n <= 0 ? 0 : 5); /* refused: closed without an answer */

@@ -55,7 +55,7 @@ static void test_tree_cpu_and_memory(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tree_cpu_and_memory),
+	    cmocka_unit_test(test_tree_cpu_and_memory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

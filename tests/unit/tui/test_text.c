@@ -9,8 +9,14 @@
 #include "tui/text.h"
 
 static const struct tui_glyphs ascii = {
-	.utf8 = 0, .hline = "-", .vline = "|", .full = "#",
-	.part = {"", "", "", "", "", "", "", ""}, .whisker = "|", .ellipsis = "~", .bullet = "*",
+    .utf8 = 0,
+    .hline = "-",
+    .vline = "|",
+    .full = "#",
+    .part = {"", "", "", "", "", "", "", ""},
+    .whisker = "|",
+    .ellipsis = "~",
+    .bullet = "*",
 };
 
 /* The style of the first byte of needle in line i. */
@@ -25,7 +31,8 @@ static void test_wrap_width(void **state)
 {
 	(void)state;
 	struct tui_text t = {0};
-	const char *src = "The quick brown fox jumps over the lazy dog and keeps on running far away.";
+	const char *src =
+	    "The quick brown fox jumps over the lazy dog and keeps on running far away.";
 	assert_int_equal(tui_text_render(&t, src, 20), 0);
 	assert_true(t.n >= 4);
 	for (size_t i = 0; i < t.n; i++) {
@@ -153,8 +160,8 @@ static void test_scrollback_bounded(void **state)
 static void test_chart(void **state)
 {
 	(void)state;
-	struct tui_chart c = {.title = "startup", .unit = "ms", .lower_better = 1, .n = 3,
-			      .progress = -1};
+	struct tui_chart c = {
+	    .title = "startup", .unit = "ms", .lower_better = 1, .n = 3, .progress = -1};
 	c.bar[0] = (struct tui_bar){"host", 1.0, 0.9, 1.2, 5, 1, 0};
 	c.bar[1] = (struct tui_bar){"container", 4.0, 3.0, 5.0, 5, 0, 0};
 	c.bar[2] = (struct tui_bar){"unikernel", 2.0, 2.0, 2.0, 5, 0, 0};
@@ -198,12 +205,12 @@ static void test_chart(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_wrap_width),
-		cmocka_unit_test(test_markup),
-		cmocka_unit_test(test_long_word_and_utf8),
-		cmocka_unit_test(test_scrollback_lines_and_escapes),
-		cmocka_unit_test(test_scrollback_bounded),
-		cmocka_unit_test(test_chart),
+	    cmocka_unit_test(test_wrap_width),
+	    cmocka_unit_test(test_markup),
+	    cmocka_unit_test(test_long_word_and_utf8),
+	    cmocka_unit_test(test_scrollback_lines_and_escapes),
+	    cmocka_unit_test(test_scrollback_bounded),
+	    cmocka_unit_test(test_chart),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
