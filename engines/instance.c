@@ -418,9 +418,10 @@ static int died(struct vlab_instance *inst, const char *when, struct vlab_err *e
 	char how[128];
 	reap(inst, 1);
 	describe_exit(inst, how, sizeof(how));
-	/* The instance's own words, without strerror(ECHILD) after them. */
+	/* The instance's own words, without strerror(ECHILD) after them.  It
+	 * stopped, whichever of its channel's end and its exit was seen first. */
 	if (inst->error[0])
-		vlab_err_set(err, 0, "%s %s: %s", inst->spec.name, when, inst->error);
+		vlab_err_set(err, 0, "%s stopped: %s", inst->spec.name, inst->error);
 	else
 		vlab_err_set(err, 0, "%s %s: instance process %s", inst->spec.name, when, how);
 	if (err)
