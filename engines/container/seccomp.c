@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -145,7 +146,9 @@ fail:
  * libseccomp takes a good part of a millisecond to compile the profile,
  * always to the same program for the same rules.  The compiled program is
  * kept in <runtime dir>/seccomp/<key>.bpf, the key a hash of everything the
- * result depends on; a header guards against a truncated or damaged file. */
+ * result depends on, the vlab binary that compiled it included (a rebuilt or
+ * upgraded vlab never loads an older build's filter); a header guards
+ * against a truncated or damaged file. */
 
 #define CACHE_MAGIC 0x46424c56u /* "VLBF" */
 
@@ -170,6 +173,13 @@ static uint64_t cache_key(const struct ct_config *cfg, int notify)
 		h = fnv(h, ct_seccomp_default_deny[i], strlen(ct_seccomp_default_deny[i]) + 1);
 	h = fnv(h, &notify, sizeof(notify));
 	h = fnv(h, v, sizeof(*v));
+	struct stat self;
+	if (stat("/proc/self/exe", &self) == 0) {
+		uint64_t id[4] = {self.st_dev, self.st_ino, (uint64_t)self.st_size,
+				  (uint64_t)self.st_mtim.tv_sec * 1000000000ull +
+				      (uint64_t)self.st_mtim.tv_nsec};
+		h = fnv(h, id, sizeof(id));
+	}
 	h = fnv(h, &cfg->ndeny, sizeof(cfg->ndeny));
 	h = fnv(h, cfg->deny, sizeof(int) * (size_t)cfg->ndeny);
 	h = fnv(h, &cfg->nallow, sizeof(cfg->nallow));
