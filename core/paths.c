@@ -41,10 +41,12 @@ static int fmt(char *buf, size_t len, struct vlab_err *err, const char *f, const
 	return 0;
 }
 
-int vlab_self_exe(char *buf, size_t len, struct vlab_err *err)
+/* $VLAB_SELF, else /proc/self/exe; *from_env says which. */
+static int resolve_self(char *buf, size_t len, int *from_env, struct vlab_err *err)
 {
 	const char *env = getenv("VLAB_SELF");
-	if (env && *env) {
+	*from_env = env && *env;
+	if (*from_env) {
 		char *rp = realpath(env, NULL);
 		if (!rp)
 			return vlab_err_set(err, errno, "VLAB_SELF=%s", env);
@@ -61,10 +63,25 @@ int vlab_self_exe(char *buf, size_t len, struct vlab_err *err)
 	return 0;
 }
 
+int vlab_self_exe(char *buf, size_t len, struct vlab_err *err)
+{
+	int from_env;
+	if (resolve_self(buf, len, &from_env, err) < 0)
+		return -1;
+	/* Instances are this program re-executed; a test program linked with
+	 * libvlab would run its own tests again instead, without end. */
+	const char *base = strrchr(buf, '/');
+	if (!from_env && strncmp(base ? base + 1 : buf, "vlab", 4))
+		return vlab_err_set(err, ENOEXEC,
+				    "%s is not vlab: set VLAB_SELF to the vlab executable", buf);
+	return 0;
+}
+
 /* Directory holding the vlab executable. */
 static int self_dir(char *buf, size_t len, struct vlab_err *err)
 {
-	if (vlab_self_exe(buf, len, err) < 0)
+	int from_env;
+	if (resolve_self(buf, len, &from_env, err) < 0)
 		return -1;
 	char *slash = strrchr(buf, '/');
 	if (slash)

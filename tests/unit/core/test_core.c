@@ -172,6 +172,27 @@ static void test_paths(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* A program that is not vlab is never re-executed as an instance. */
+static void test_self_exe(void **state)
+{
+	(void)state;
+	char buf[VLAB_PATH_MAX];
+	struct vlab_err err = {0};
+	char *was = getenv("VLAB_SELF") ? strdup(getenv("VLAB_SELF")) : NULL;
+	unsetenv("VLAB_SELF");
+	assert_int_equal(vlab_self_exe(buf, sizeof(buf), &err), -1);
+	assert_int_equal(err.code, ENOEXEC);
+	assert_non_null(strstr(err.msg, "set VLAB_SELF"));
+	setenv("VLAB_SELF", "/bin/sh", 1);
+	assert_int_equal(vlab_self_exe(buf, sizeof(buf), &err), 0);
+	assert_non_null(strstr(buf, "sh"));
+	if (was)
+		setenv("VLAB_SELF", was, 1);
+	else
+		unsetenv("VLAB_SELF");
+	free(was);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -179,7 +200,7 @@ int main(void)
 		cmocka_unit_test(test_parse_other),        cmocka_unit_test(test_fmt),
 		cmocka_unit_test(test_lines_split_and_cap), cmocka_unit_test(test_lines_wait),
 		cmocka_unit_test(test_lines_next_before_data),
-		cmocka_unit_test(test_paths),
+		cmocka_unit_test(test_paths),                cmocka_unit_test(test_self_exe),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
