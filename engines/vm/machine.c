@@ -25,6 +25,8 @@ static void irq_line(void *ctx, unsigned gsi, int level)
 {
 	struct vm_machine *m = ctx;
 	struct kvm_irq_level l = {.irq = gsi, .level = (uint32_t)level};
+	if (level)
+		vlab_counter_add(m->counters, m->c_line, 1);
 	ioctl(m->kvm->fd, KVM_IRQ_LINE, &l);
 }
 
@@ -33,6 +35,7 @@ static void irq_msi(void *ctx, uint64_t addr, uint32_t data)
 	struct vm_machine *m = ctx;
 	struct kvm_msi msi = {
 	    .address_lo = (uint32_t)addr, .address_hi = (uint32_t)(addr >> 32), .data = data};
+	vlab_counter_add(m->counters, m->c_msi, 1);
 	ioctl(m->kvm->fd, KVM_SIGNAL_MSI, &msi);
 }
 
@@ -283,6 +286,9 @@ int vm_machine_new(const struct vm_machine_config *cfg, struct vm_machine **out,
 		snprintf(name, sizeof(name), "exit.%s", kvm_exit_name(i));
 		m->exit_id[i] = vlab_counters_id(m->counters, name); /* "other" shared */
 	}
+	/* Interrupts raised: line assertions (UARTs, INTx) and MSI-X messages. */
+	m->c_line = vlab_counters_id(m->counters, "irq.line");
+	m->c_msi = vlab_counters_id(m->counters, "irq.msi");
 	m->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (m->wake_fd < 0) {
 		vlab_err_set(err, errno, "eventfd");

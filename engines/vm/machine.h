@@ -69,6 +69,7 @@ struct vm_machine {
 	unsigned nthreads;
 	struct vlab_counters *counters;
 	int exit_id[KVM_EXIT_BUCKETS];
+	int c_line, c_msi; /* counters irq.line, irq.msi */
 	struct vm_iobus bus;
 	struct vm_irq irq;
 	struct vm_power power;

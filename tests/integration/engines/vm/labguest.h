@@ -156,6 +156,18 @@ static void lg_run(const char *backend, int boot_ms)
 	r = lg_ask(inst, "net-echo op=stop");
 	assert_true(atoi(lg_val(r, "rx_count", v, sizeof(v))) >= 50);
 
+	if (!strcmp(backend, "kvm")) {
+		/* Linux drives our virtio devices with MSI-X, the UARTs by line. */
+		const struct vlab_counters *cs = vlab_instance_counters(inst);
+		print_message("  interrupts: %llu MSI-X messages, %llu line assertions; exits: %llu I/O, %llu MMIO\n",
+			      (unsigned long long)vlab_counters_get(cs, "irq.msi"),
+			      (unsigned long long)vlab_counters_get(cs, "irq.line"),
+			      (unsigned long long)vlab_counters_get(cs, "exit.io"),
+			      (unsigned long long)vlab_counters_get(cs, "exit.mmio"));
+		assert_true(vlab_counters_get(cs, "irq.msi") > 0);
+		assert_true(vlab_counters_get(cs, "dev.virtio-blk") > 0);
+		assert_true(vlab_counters_get(cs, "dev.virtio-net") > 0);
+	}
 	assert_int_equal(vlab_instance_stop(inst, 5000, &err), 0);
 	vlab_instance_free(inst);
 	vlab_labnet_spec_detach(net, &spec);
