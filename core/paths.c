@@ -114,6 +114,22 @@ static int lookup(char *buf, size_t len, struct vlab_err *err, const char *env, 
 	return fmt(buf, len, err, "%s%s", installed, "");
 }
 
+int vlab_program_path(const char *name, char *buf, size_t len)
+{
+	char dir[VLAB_PATH_MAX];
+	if (self_dir(dir, sizeof(dir), NULL) < 0)
+		return -1;
+	/* Beside vlab (a build folder, an install), in build/ beside it (a
+	 * source tree), installed. */
+	const char *where[] = {"%s/%s", "%s/build/%s"};
+	for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++)
+		if (fmt(buf, len, NULL, where[i], dir, name) == 0 && access(buf, X_OK) == 0)
+			return 0;
+	if (fmt(buf, len, NULL, "%s/%s", VLAB_LIBDIR, name) == 0 && access(buf, X_OK) == 0)
+		return 0;
+	return -1;
+}
+
 int vlab_image_dir(char *buf, size_t len, struct vlab_err *err)
 {
 	return lookup(buf, len, err, "VLAB_IMAGES", "build/images", VLAB_LIBDIR "/images");

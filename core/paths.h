@@ -24,6 +24,11 @@ enum vlab_image {
  * vlab for instance processes. */
 int vlab_self_exe(char *buf, size_t len, struct vlab_err *err);
 
+/* A program of vlab's own (an engine's instance program, "vlab-unikernel"):
+ * beside the vlab executable, in build/ beside it, or in VLAB_LIBDIR.
+ * -1 when it is in none of them. */
+int vlab_program_path(const char *name, char *buf, size_t len);
+
 /* Folder of the images: $VLAB_IMAGES, else build/images beside the vlab
  * executable (a source tree), else the installed VLAB_LIBDIR/images. */
 int vlab_image_dir(char *buf, size_t len, struct vlab_err *err);

@@ -115,7 +115,7 @@ static void close_others(void)
 		close(fd);
 }
 
-int vlab_child_main(int argc, char **argv)
+int vlab_child_run(int argc, char **argv, const struct vlab_engine *(*find)(const char *name))
 {
 	static const struct option longopts[] = {
 		{"engine", required_argument, NULL, 'e'}, {"name", required_argument, NULL, 'n'},
@@ -135,7 +135,7 @@ int vlab_child_main(int argc, char **argv)
 	/* This process is private plumbing: refuse to run without the
 	 * descriptors the front end passes. */
 	if (fcntl(VLAB_CHILD_EVENT_FD, F_GETFD) < 0 || fcntl(VLAB_CHILD_COUNTERS_FD, F_GETFD) < 0) {
-		fprintf(stderr, "vlab __instance is started by vlab itself, not by hand\n");
+		fprintf(stderr, "an instance process is started by vlab itself, not by hand\n");
 		return 2;
 	}
 	close_others();
@@ -185,7 +185,7 @@ int vlab_child_main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1)
 		if (c == 'o' && vlab_spec_set_kv(&spec, optarg, &err) < 0)
 			goto out;
-	const struct vlab_engine *e = vlab_engine_find(spec.engine);
+	const struct vlab_engine *e = find(spec.engine);
 	if (!e) {
 		vlab_err_set(&err, ENOENT, "no engine named '%s'", spec.engine);
 		goto out;

@@ -73,6 +73,11 @@ struct vlab_engine {
 	/* Optional: removes what a killed vlab left behind (cgroups, network
 	 * devices, mounts, scratch folders).  Called before new instances. */
 	int (*sweep)(struct vlab_err *err);
+	/* Optional: a small program of its own that serves the instance in
+	 * place of vlab re-executed ("vlab-unikernel": the monitor alone, as
+	 * Solo5's tender is).  Found beside vlab, in build/, or installed in
+	 * VLAB_LIBDIR; vlab itself serves when it is not there. */
+	const char *program;
 };
 
 /* The engines compiled in, by name; NULL when unknown. */
@@ -108,6 +113,9 @@ void vlab_child_log(struct vlab_child *child, const char *fmt, ...)
 
 /* Entry point of the hidden `vlab __instance` subcommand. */
 int vlab_child_main(int argc, char **argv);
+/* The same, with the engines find() knows: an instance program built
+ * around one engine links that engine alone. */
+int vlab_child_run(int argc, char **argv, const struct vlab_engine *(*find)(const char *name));
 
 /* ---- front-end side ---- */
 

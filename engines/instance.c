@@ -195,7 +195,10 @@ int vlab_instance_start(struct vlab_instance *inst, struct vlab_err *err)
 	posix_spawnattr_t attr;
 	int have_fa = 0, have_attr = 0;
 
-	if (vlab_self_exe(self, sizeof(self), err) < 0)
+	/* The engine's own program when it has one, else vlab re-executed. */
+	if ((!inst->engine->program ||
+	     vlab_program_path(inst->engine->program, self, sizeof(self)) < 0) &&
+	    vlab_self_exe(self, sizeof(self), err) < 0)
 		goto fail;
 	if (pair(ctl, err) < 0 || pair(con, err) < 0 || pair(ev, err) < 0)
 		goto fail;

@@ -42,3 +42,8 @@ const struct vlab_engine *vlab_engine_find(const char *name)
 			return engines[i];
 	return NULL;
 }
+
+int vlab_child_main(int argc, char **argv)
+{
+	return vlab_child_run(argc, argv, vlab_engine_find);
+}

@@ -260,4 +260,5 @@ const struct vlab_engine vlab_engine_unikernel = {
     .opts = uk_opts,
     .probe = uk_probe,
     .serve = uk_serve,
+    .program = "vlab-unikernel",
 };

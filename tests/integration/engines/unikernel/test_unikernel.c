@@ -122,6 +122,14 @@ static void test_boot_to_ready(void **state)
 	}
 	assert_true(ph[4].ns <= vlab_instance_startup_ns(inst));
 	assert_non_null(strstr(vlab_instance_attr(inst, "confinement"), "seccomp"));
+	/* The monitor is its own small program, not vlab re-executed. */
+	char exe[64], path[4096];
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)vlab_instance_pid(inst));
+	ssize_t pl = readlink(exe, path, sizeof(path) - 1);
+	assert_true(pl > 0);
+	path[pl] = '\0';
+	const char *base = strrchr(path, '/');
+	assert_string_equal(base ? base + 1 : path, "vlab-unikernel");
 
 	struct stat st;
 	assert_int_equal(stat(HELLO, &st), 0);
