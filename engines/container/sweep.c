@@ -14,39 +14,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/proc.h"
 #include "engines/container/ct.h"
-
-/* Field 22 of /proc/<pid>/stat: start time in clock ticks since boot. */
-static int start_time(pid_t pid, unsigned long long *out)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	/* comm may hold spaces and parentheses: fields restart after the last ')'. */
-	char *p = strrchr(buf, ')');
-	if (!p)
-		return -1;
-	p++;
-	for (int field = 3; field < 22; field++) {
-		p = strchr(p + 1, ' ');
-		if (!p)
-			return -1;
-	}
-	*out = strtoull(p + 1, NULL, 10);
-	return 0;
-}
 
 int ct_owner_tag(const char *name, char *buf, size_t len, struct vlab_err *err)
 {
 	unsigned long long st;
-	if (start_time(getpid(), &st) < 0)
+	if (vlab_proc_starttime(getpid(), &st) < 0)
 		return vlab_err_set(err, errno, "read /proc/self/stat");
 	int n = snprintf(buf, len, "%s.%d.%llu", name, (int)getpid(), st);
 	if (n < 0 || (size_t)n >= len)
@@ -71,7 +45,7 @@ int ct_owner_alive(const char *tag)
 	unsigned long long want = strtoull(dot2 + 1, &end, 10), have;
 	if (*end || dot2[1] == '\0')
 		return -1;
-	if (start_time((pid_t)pid, &have) < 0)
+	if (vlab_proc_starttime((pid_t)pid, &have) < 0)
 		return 0;
 	return have == want;
 }

@@ -30,6 +30,7 @@
 #include <netlink/route/link.h>
 #include <netlink/route/link/bridge.h>
 
+#include "core/proc.h"
 #include "engines/labnet/nl.h"
 
 struct vlab_labnet {
@@ -44,31 +45,6 @@ struct vlab_labnet {
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct vlab_labnet *current; /* this process' network, if any */
-
-/* Start time of pid in clock ticks since boot (/proc/PID/stat field 22). */
-static int proc_starttime(pid_t pid, unsigned long long *out)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	char *p = strrchr(buf, ')'); /* the command name may hold spaces */
-	if (!p)
-		return -1;
-	/* After ")": field 3 (state) ... field 22 (starttime). */
-	int field = 2;
-	char *save = NULL;
-	for (char *t = strtok_r(p + 1, " ", &save); t; t = strtok_r(NULL, " ", &save))
-		if (++field == 22)
-			return sscanf(t, "%llu", out) == 1 ? 0 : -1;
-	return -1;
-}
 
 static void owner_path(pid_t pid, char *buf, size_t len)
 {
@@ -88,7 +64,7 @@ static int owner_alive(pid_t pid)
 		if (n > 0) {
 			buf[n] = '\0';
 			if (sscanf(buf, "%llu", &recorded) == 1)
-				return proc_starttime(pid, &now) == 0 && now == recorded;
+				return vlab_proc_starttime(pid, &now) == 0 && now == recorded;
 		}
 	}
 	return kill(pid, 0) == 0 || errno == EPERM;
@@ -251,7 +227,7 @@ static int write_owner(pid_t pid, struct vlab_err *err)
 {
 	char path[128], buf[32];
 	unsigned long long start;
-	if (proc_starttime(pid, &start) < 0)
+	if (vlab_proc_starttime(pid, &start) < 0)
 		return vlab_err_set(err, ESRCH, "read the start time of process %d", (int)pid);
 	owner_path(pid, path, sizeof(path));
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -4,10 +4,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "core/err.h"
 #include "core/fdio.h"
 #include "core/paths.h"
+#include "core/proc.h"
 #include "core/units.h"
 
 static void test_err_set_and_prefix(void **state)
@@ -193,6 +196,22 @@ static void test_self_exe(void **state)
 	free(was);
 }
 
+static void test_proc_starttime(void **state)
+{
+	(void)state;
+	unsigned long long a, b;
+	assert_int_equal(vlab_proc_starttime(getpid(), &a), 0);
+	assert_int_equal(vlab_proc_starttime(getpid(), &b), 0);
+	assert_true(a > 0 && a == b);
+	pid_t kid = fork();
+	if (kid == 0)
+		_exit(0);
+	assert_int_equal(vlab_proc_starttime(kid, &b), 0);
+	assert_true(b >= a);
+	waitpid(kid, NULL, 0);
+	assert_int_equal(vlab_proc_starttime(kid, &b), -1); /* gone */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -201,6 +220,7 @@ int main(void)
 		cmocka_unit_test(test_lines_split_and_cap), cmocka_unit_test(test_lines_wait),
 		cmocka_unit_test(test_lines_next_before_data),
 		cmocka_unit_test(test_paths),                cmocka_unit_test(test_self_exe),
+		cmocka_unit_test(test_proc_starttime),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
