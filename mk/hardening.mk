@@ -38,7 +38,7 @@ $(O)/vlab: $(O)/cli/main.o $(O)/libvlab.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(VLAB_LDLIBS)
 
 check-asan: all tests images
-	$(MAKE) O=$(ASAN_O) CC="$(SAN_CC)" WERROR= CFLAGS="$(ASAN_CFLAGS)" \
+	$(MAKE) O=$(ASAN_O) CC="$(SAN_CC)" WERROR= CFLAGS="$(ASAN_CFLAGS)" VLAB_STATIC=0 \
 		$(ASAN_O)/vlab $(ASAN_O)/vlab-unikernel $(patsubst $(O)/%,$(ASAN_O)/%,$(TEST_BINS))
 	rm -rf $(ASAN_REPORTS) && mkdir -p $(ASAN_REPORTS)
 	$(ASAN_ENV) VLAB_BUILD=$(ASAN_O) VLAB_SELF=$(CURDIR)/$(ASAN_O)/vlab \
