@@ -181,6 +181,32 @@ static char **child_argv(struct vlab_instance *inst, const char *self, char ***s
 	return argv;
 }
 
+/* The environment of an engine's own program: ours, with VLAB_SELF naming
+ * the vlab that starts it, so that it finds vlab's folders (the images) as
+ * vlab does.  NULL (use ours as it is) when we cannot say which vlab that
+ * is; *entry is the string to free. */
+static char **program_env(char **entry)
+{
+	char vlab[VLAB_PATH_MAX];
+	size_t n = 0, k = 0;
+	*entry = NULL;
+	if (vlab_self_exe(vlab, sizeof(vlab), NULL) < 0)
+		return NULL;
+	while (environ[n])
+		n++;
+	char **env = calloc(n + 2, sizeof(char *));
+	if (!env || asprintf(entry, "VLAB_SELF=%s", vlab) < 0) {
+		free(env);
+		*entry = NULL;
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "VLAB_SELF=", 10))
+			env[k++] = environ[i];
+	env[k] = *entry;
+	return env;
+}
+
 int vlab_instance_start(struct vlab_instance *inst, struct vlab_err *err)
 {
 	if (inst->state != VLAB_STATE_CREATED)
@@ -190,15 +216,16 @@ int vlab_instance_start(struct vlab_instance *inst, struct vlab_err *err)
 	inst->t0_ns = vlab_now_ns();
 	int ctl[2] = {-1, -1}, con[2] = {-1, -1}, ev[2] = {-1, -1}, mfd = -1;
 	char self[VLAB_PATH_MAX];
-	char **argv = NULL, **own = NULL;
+	char **argv = NULL, **own = NULL, **envp = NULL, *self_entry = NULL;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	int have_fa = 0, have_attr = 0;
 
 	/* The engine's own program when it has one, else vlab re-executed. */
-	if ((!inst->engine->program ||
-	     vlab_program_path(inst->engine->program, self, sizeof(self)) < 0) &&
-	    vlab_self_exe(self, sizeof(self), err) < 0)
+	if (inst->engine->program &&
+	    vlab_program_path(inst->engine->program, self, sizeof(self)) == 0)
+		envp = program_env(&self_entry);
+	else if (vlab_self_exe(self, sizeof(self), err) < 0)
 		goto fail;
 	if (pair(ctl, err) < 0 || pair(con, err) < 0 || pair(ev, err) < 0)
 		goto fail;
@@ -239,7 +266,7 @@ int vlab_instance_start(struct vlab_instance *inst, struct vlab_err *err)
 	posix_spawnattr_setsigdefault(&attr, &all);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
 						POSIX_SPAWN_SETSID);
-	int rc = posix_spawn(&inst->pid, self, &fa, &attr, argv, environ);
+	int rc = posix_spawn(&inst->pid, self, &fa, &attr, argv, envp ? envp : environ);
 	if (rc != 0) {
 		vlab_err_set(err, rc, "start %s", self);
 		inst->pid = 0;
@@ -270,9 +297,13 @@ int vlab_instance_start(struct vlab_instance *inst, struct vlab_err *err)
 		free(own[i]);
 	free(own);
 	free(argv);
+	free(envp);
+	free(self_entry);
 	return 0;
 
 fail:
+	free(envp);
+	free(self_entry);
 	if (have_fa)
 		posix_spawn_file_actions_destroy(&fa);
 	if (have_attr)
