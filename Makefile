@@ -42,10 +42,10 @@ DEBS_BENCH  :=
 # guest/, built freestanding by their own rules) and the CLI entry point.
 SRC_DIRS  := core engines metrics lesson tui cli
 # mk/*.mk may add host sources from elsewhere (LIB_SRCS += workloads/proto.c).
-# Programs' main()s stay out of the library: vlab's and the unikernel monitor's.
-PROGRAM_SRCS := cli/main.c engines/unikernel/tender.c
-LIB_SRCS  := $(filter-out $(PROGRAM_SRCS),$(shell find $(SRC_DIRS) -name '*.c' -not -path '*/guest/*' 2>/dev/null | sort))
+LIB_SRCS  := $(filter-out cli/main.c,$(shell find $(SRC_DIRS) -name '*.c' -not -path '*/guest/*' 2>/dev/null | sort))
 
+# The engines' own instance programs (programs/vlab-<engine>.c), beside vlab.
+ENGINE_PROGRAMS := $(patsubst programs/%.c,$(O)/%,$(sort $(wildcard programs/vlab-*.c)))
 TEST_TIERS := unit integration e2e security
 TEST_SRCS  := $(foreach t,$(TEST_TIERS),$(shell find tests/$(t) -name 'test_*.c' -not -path '*/guest/*' 2>/dev/null | sort))
 
@@ -56,7 +56,7 @@ BENCH_TARGETS :=
 CHECK_MORE    :=
 
 .PHONY: all deps images tests check $(TEST_TIERS:%=check-%) bench install uninstall clean format
-all: vlab $(O)/vlab-unikernel
+all: vlab $(ENGINE_PROGRAMS)
 
 -include $(sort $(wildcard mk/*.mk))
 
@@ -95,11 +95,11 @@ vlab: $(O)/cli/main.o $(O)/libvlab.a
 		$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(VLAB_LDLIBS); fi
 
 # Test programs: cmocka, linked with everything in libvlab.a.
-# The unikernel's monitor on its own (engines/unikernel/tender.c): it links
-# the unikernel engine and what that needs, nothing else.  Static like vlab.
-$(O)/vlab-unikernel: $(O)/engines/unikernel/tender.o $(O)/libvlab.a
+# The engines' own instance programs (programs/vlab-<engine>.c): each links
+# one engine and what that needs, nothing else.  Static like vlab.
+$(O)/vlab-%: $(O)/programs/vlab-%.o $(O)/libvlab.a
 	@if [ "$(VLAB_STATIC)" = 1 ] && $(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(VLAB_STATIC_LIBS) \
-		2>$(O)/vlab-unikernel-link.log; then echo "link $@ (static)"; \
+		2>$@-link.log; then echo "link $@ (static)"; \
 	else $(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(VLAB_LDLIBS); fi
 
 $(O)/tests/%: tests/%.c tests/vtest.h $(O)/libvlab.a $(O)/flags
@@ -128,7 +128,7 @@ bench: all images $(BENCH_TARGETS)
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DATADIR)
 	install -m 0755 vlab $(DESTDIR)$(BINDIR)/vlab
-	install -m 0755 $(O)/vlab-unikernel $(DESTDIR)$(LIBDIR)/vlab-unikernel
+	install -m 0755 $(ENGINE_PROGRAMS) $(DESTDIR)$(LIBDIR)/
 	if [ -d labs ]; then cp -r labs $(DESTDIR)$(DATADIR)/; fi
 	if [ -d docs ]; then cp -r docs $(DESTDIR)$(DATADIR)/; fi
 	if [ -d $(O)/images ]; then cp -r $(O)/images $(DESTDIR)$(LIBDIR)/; fi

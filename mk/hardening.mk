@@ -39,7 +39,7 @@ $(O)/vlab: $(O)/cli/main.o $(O)/libvlab.a
 
 check-asan: all tests images
 	$(MAKE) O=$(ASAN_O) CC="$(SAN_CC)" WERROR= CFLAGS="$(ASAN_CFLAGS)" VLAB_STATIC=0 \
-		$(ASAN_O)/vlab $(ASAN_O)/vlab-unikernel $(patsubst $(O)/%,$(ASAN_O)/%,$(TEST_BINS))
+		$(ASAN_O)/vlab $(patsubst $(O)/%,$(ASAN_O)/%,$(ENGINE_PROGRAMS)) $(patsubst $(O)/%,$(ASAN_O)/%,$(TEST_BINS))
 	rm -rf $(ASAN_REPORTS) && mkdir -p $(ASAN_REPORTS)
 	$(ASAN_ENV) VLAB_BUILD=$(ASAN_O) VLAB_SELF=$(CURDIR)/$(ASAN_O)/vlab \
 		VLAB_IMAGES=$(CURDIR)/$(O)/images VLAB_LABS=$(CURDIR)/labs tests/run.sh unit integration; rc=$$?; \

@@ -40,4 +40,5 @@ const struct vlab_engine vlab_engine_container = {
 	.validate = ct_validate,
 	.serve = ct_serve,
 	.sweep = ct_sweep,
+	.program = "vlab-container",
 };

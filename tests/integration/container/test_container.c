@@ -573,6 +573,13 @@ static void test_phases_and_attributes(void **state)
 	(void)state;
 	NEED_CONTAINER();
 	struct vlab_instance *inst = ct_must_start("phases", NULL);
+	/* The runtime is its own program, as crun is, not vlab re-executed. */
+	char exe[64], path[4096];
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)vlab_instance_pid(inst));
+	ssize_t pl = readlink(exe, path, sizeof(path) - 1);
+	assert_true(pl > 0);
+	path[pl] = '\0';
+	assert_non_null(strstr(path, "/vlab-container"));
 	const struct vlab_phase *ph;
 	size_t n = vlab_instance_phases(inst, &ph);
 	static const char *const want[] = {"spawn", "clone", "cgroup", "mounts", "seccomp", "exec"};

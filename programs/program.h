@@ -1,0 +1,33 @@
+/* programs/program.h: the main() of an engine's own instance program.
+ *
+ * vlab starts such a program in place of re-executing itself (the engine's
+ * `program`, engines/instance.c), with the same arguments and descriptors.
+ * It links one engine and what that engine needs: no terminal UI, no Lua,
+ * no other engine.  So it starts sooner, forks cheaper, and what stays
+ * resident beside the guest or the container is the engine's own code. */
+#ifndef VLAB_PROGRAMS_PROGRAM_H
+#define VLAB_PROGRAMS_PROGRAM_H
+
+#include <stdio.h>
+#include <string.h>
+
+#include "engines/engine.h"
+
+static const struct vlab_engine *program_engine;
+
+static const struct vlab_engine *program_find(const char *name)
+{
+	return name && !strcmp(name, program_engine->name) ? program_engine : NULL;
+}
+
+static inline int vlab_program_main(int argc, char **argv, const struct vlab_engine *e)
+{
+	if (argc < 2 || strcmp(argv[1], "__instance")) {
+		fprintf(stderr, "%s: serves vlab's %s instances; vlab starts it\n", argv[0], e->name);
+		return 2;
+	}
+	program_engine = e;
+	return vlab_child_run(argc - 1, argv + 1, program_find);
+}
+
+#endif
