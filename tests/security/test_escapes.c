@@ -238,8 +238,14 @@ static void test_runtime_binary_unreachable(void **state)
 	off_t size0, size1;
 	uint64_t h0 = file_hash(self, &size0);
 	struct vlab_instance *inst = ct_must_start("sec-exe", NULL);
+	/* The runtime's own binary (vlab-container, or vlab re-executed). */
+	char exe[64], rt[PATH_MAX];
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)vlab_instance_pid(inst));
+	assert_non_null(realpath(exe, rt));
+	off_t rt_size0, rt_size1;
+	uint64_t rt_h0 = file_hash(rt, &rt_size0);
 	/* The attacker scans /proc while the host keeps joining the
-	 * container with exec (each a vlab process inside, until it execs). */
+	 * container with exec (each a runtime process inside, until it execs). */
 	char *attack[] = {"/bin/sec-probe", "exe-attack", "4", NULL};
 	int out[2];
 	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
@@ -276,9 +282,11 @@ static void test_runtime_binary_unreachable(void **state)
 		fail_msg("the container opened a runtime's binary through /proc/PID/exe:\n%s",
 			 report);
 	vlab_instance_free(inst);
-	uint64_t h1 = file_hash(self, &size1);
+	uint64_t h1 = file_hash(self, &size1), rt_h1 = file_hash(rt, &rt_size1);
 	assert_int_equal(size0, size1);
 	assert_true(h0 == h1);
+	assert_int_equal(rt_size0, rt_size1);
+	assert_true(rt_h0 == rt_h1);
 }
 
 int main(void)
