@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/paths.h"
 #include "core/units.h"
 #include "engines/confine.h"
 #include "engines/engine.h"
@@ -203,6 +204,30 @@ static void image_findings(struct report *r, const struct vlab_hostcaps *c, int 
 	}
 }
 
+/* The engines' own instance programs (vlab-container, vlab-unikernel). */
+static void program_findings(struct report *r, int verbose)
+{
+	for (size_t i = 0; vlab_engine_at(i); i++) {
+		const struct vlab_engine *e = vlab_engine_at(i);
+		char path[VLAB_PATH_MAX];
+		if (!e->program)
+			continue;
+		const char *id = e->program; /* a finding keeps the pointer */
+		struct finding *f;
+		if (vlab_program_path(e->program, path, sizeof(path)) == 0) {
+			f = add(r, "Programs", id, ST_OK, "%s: found%s%s", e->program,
+				verbose ? " at " : "", verbose ? path : "");
+			MEANS(f, "%s: runs as a small program of its own.", e->name);
+		} else {
+			f = add(r, "Programs", id, ST_INFO,
+				"%s: not found beside vlab, in build/ or in %s", e->program,
+				VLAB_LIBDIR);
+			MEANS(f, "%s: vlab runs it itself (a larger process: slower to start).",
+			      e->name);
+		}
+	}
+}
+
 struct engine_row {
 	const char *name;
 	struct vlab_avail a;
@@ -371,6 +396,7 @@ int cmd_doctor(const struct vlab_cmd *cmd, int argc, char **argv)
 	isolation_findings(&r, &caps, verbose);
 	emulation_findings(&r, &caps);
 	image_findings(&r, &caps, verbose);
+	program_findings(&r, verbose);
 	struct engine_row rows[4];
 	int any = engine_rows(&caps, rows);
 	if (json) {

@@ -49,6 +49,11 @@ if ! jq -e '.engines.vm.available and .engines.container.available and .engines.
 else
 	echo "ok: doctor --json parses"
 fi
+if jq -e '[.findings[] | select(.section == "Programs" and .status == "ok")] | length == 2' <<<"$json" >/dev/null; then
+	echo "ok: doctor finds the engines' programs (vlab-container, vlab-unikernel)"
+else
+	echo "FAIL: doctor --json lacks the engines' programs"; fails=$((fails + 1))
+fi
 # On a shadow-paging KVM (kvm_pvm) the measurement must say "not hardware-assisted".
 if [ "$(jq -r .kvm.module <<<"$json")" = kvm_pvm ]; then
 	if jq -e '.kvm.measured and (.kvm.hardware_assisted | not) and .kvm.ratio > 20' <<<"$json" >/dev/null; then
