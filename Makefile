@@ -94,7 +94,6 @@ vlab: $(O)/cli/main.o $(O)/libvlab.a
 		echo "$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(VLAB_LDLIBS)"; \
 		$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(VLAB_LDLIBS); fi
 
-# Test programs: cmocka, linked with everything in libvlab.a.
 # The engines' own instance programs (programs/vlab-<engine>.c): each links
 # one engine and what that needs, nothing else.  Static like vlab.
 $(O)/vlab-%: $(O)/programs/vlab-%.o $(O)/libvlab.a
@@ -102,6 +101,7 @@ $(O)/vlab-%: $(O)/programs/vlab-%.o $(O)/libvlab.a
 		2>$@-link.log; then echo "link $@ (static)"; \
 	else $(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(VLAB_LDLIBS); fi
 
+# Test programs: cmocka, linked with everything in libvlab.a.
 $(O)/tests/%: tests/%.c tests/vtest.h $(O)/libvlab.a $(O)/flags
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(VLAB_CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libvlab.a $(VLAB_LDLIBS) -lcmocka

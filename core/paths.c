@@ -119,13 +119,17 @@ int vlab_program_path(const char *name, char *buf, size_t len)
 	char dir[VLAB_PATH_MAX];
 	if (self_dir(dir, sizeof(dir), NULL) < 0)
 		return -1;
-	/* Beside vlab (a build folder, an install), in build/ beside it (a
-	 * source tree), installed. */
-	const char *where[] = {"%s/%s", "%s/build/%s"};
-	for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++)
-		if (fmt(buf, len, NULL, where[i], dir, name) == 0 && access(buf, X_OK) == 0)
-			return 0;
-	if (fmt(buf, len, NULL, "%s/%s", VLAB_LIBDIR, name) == 0 && access(buf, X_OK) == 0)
+	/* Beside vlab (a build folder), in build/ beside it (a source tree);
+	 * installed only for a vlab outside a source tree, never an older
+	 * install's program for a vlab just built. */
+	char build[VLAB_PATH_MAX];
+	int tree = fmt(build, sizeof(build), NULL, "%s/%s", dir, "build") == 0 && is_dir(build);
+	if (fmt(buf, len, NULL, "%s/%s", dir, name) == 0 && access(buf, X_OK) == 0)
+		return 0;
+	if (tree && fmt(buf, len, NULL, "%s/%s", build, name) == 0 && access(buf, X_OK) == 0)
+		return 0;
+	if (!tree && fmt(buf, len, NULL, "%s/%s", VLAB_LIBDIR, name) == 0 &&
+	    access(buf, X_OK) == 0)
 		return 0;
 	return -1;
 }

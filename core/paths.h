@@ -25,7 +25,8 @@ enum vlab_image {
 int vlab_self_exe(char *buf, size_t len, struct vlab_err *err);
 
 /* A program of vlab's own (an engine's instance program, "vlab-unikernel"):
- * beside the vlab executable, in build/ beside it, or in VLAB_LIBDIR.
+ * beside the vlab executable, in build/ beside it (a source tree), or, for a
+ * vlab outside a source tree, in VLAB_LIBDIR.
  * -1 when it is in none of them. */
 int vlab_program_path(const char *name, char *buf, size_t len);
 

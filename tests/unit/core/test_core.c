@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -196,6 +197,40 @@ static void test_self_exe(void **state)
 	free(was);
 }
 
+/* An engine's program: beside vlab, else in its source tree's build/. */
+static void test_program_path(void **state)
+{
+	(void)state;
+	char tmpl[] = "/tmp/vlab-test-XXXXXX", f[300], buf[VLAB_PATH_MAX];
+	assert_non_null(mkdtemp(tmpl));
+	const char *files[] = {"vlab", "build/vlab-x"};
+	snprintf(f, sizeof(f), "%s/build", tmpl);
+	assert_int_equal(mkdir(f, 0700), 0);
+	for (int i = 0; i < 2; i++) {
+		snprintf(f, sizeof(f), "%s/%s", tmpl, files[i]);
+		FILE *fp = fopen(f, "w");
+		assert_non_null(fp);
+		fclose(fp);
+		assert_int_equal(chmod(f, 0755), 0);
+	}
+	char *was = getenv("VLAB_SELF") ? strdup(getenv("VLAB_SELF")) : NULL;
+	snprintf(f, sizeof(f), "%s/vlab", tmpl);
+	setenv("VLAB_SELF", f, 1);
+	assert_int_equal(vlab_program_path("vlab-x", buf, sizeof(buf)), 0);
+	snprintf(f, sizeof(f), "%s/build/vlab-x", tmpl);
+	assert_string_equal(buf, f);
+	/* a source tree never takes an installed program */
+	assert_int_equal(vlab_program_path("vlab-none", buf, sizeof(buf)), -1);
+	if (was)
+		setenv("VLAB_SELF", was, 1);
+	else
+		unsetenv("VLAB_SELF");
+	free(was);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpl);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void test_proc_starttime(void **state)
 {
 	(void)state;
@@ -221,6 +256,7 @@ int main(void)
 		cmocka_unit_test(test_lines_next_before_data),
 		cmocka_unit_test(test_paths),                cmocka_unit_test(test_self_exe),
 		cmocka_unit_test(test_proc_starttime),
+		cmocka_unit_test(test_program_path),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
