@@ -10,7 +10,13 @@
 # Linux path of the kvm backend, checked on any machine with QEMU.  L1's
 # console is kept in build/tests/vm-nested-console.log.
 #
-#   VLAB_NESTED_TIMEOUT  seconds for the whole L1 run (default 1200)
+# The test inside L1 is bounded (VLAB_NESTED_TEST_TIMEOUT); when it hangs,
+# L1 prints its processes and where each waits, and L1 is booted once more:
+# about one run in seven hung in the double emulation while this was
+# written (left to the VM engine to find), and a hang that comes back fails.
+#
+#   VLAB_NESTED_TIMEOUT       seconds for one L1 run (default 600)
+#   VLAB_NESTED_TEST_TIMEOUT  seconds for the test inside L1 (default 300)
 set -uo pipefail
 cd "$(dirname "$0")/../../../.."
 skip() {
@@ -22,6 +28,8 @@ fail() {
 	exit 1
 }
 
+# The sanitized pass (make check-asan) would run the same normal build in L1.
+[ "${VLAB_BUILD:-build}" = build ] || skip "it runs the normal build in L1; the integration tier ran it"
 qemu=$(command -v qemu-system-x86_64) || skip "qemu-system-x86_64 is missing"
 command -v jq >/dev/null || skip "jq is missing"
 command -v cpio >/dev/null || skip "cpio is missing"
@@ -82,28 +90,56 @@ if [ ! -c /dev/kvm ]; then
 	poweroff -f
 fi
 echo "NESTED: L1 has /dev/kvm"
-VLAB_SELF=/vlab VLAB_IMAGES=/images /test
-echo "NESTED: test rc=$?"
+VLAB_SELF=/vlab VLAB_IMAGES=/images /test &
+t=$!
+waited=0
+while kill -0 $t 2>/dev/null && [ $waited -lt TEST_TIMEOUT ]; do
+	sleep 1
+	waited=$((waited + 1))
+done
+if kill -0 $t 2>/dev/null; then
+	echo "NESTED: the test hung (still running after $waited s); its processes, where each waits:"
+	for p in /proc/[0-9]*; do
+		cmd=$(tr '\0' ' ' <$p/cmdline 2>/dev/null | head -c 160)
+		w=
+		for th in $p/task/*; do w="$w $(cat $th/wchan 2>/dev/null)"; done
+		[ -n "$cmd" ] && echo "NESTED:   ${p#/proc/} threads waiting in:$w; $cmd"
+	done
+	kill -9 $t
+	rc=124
+else
+	wait $t
+	rc=$?
+fi
+echo "NESTED: test rc=$rc"
 poweroff -f
 INIT
+sed -i "s/TEST_TIMEOUT/${VLAB_NESTED_TEST_TIMEOUT:-300}/" "$root/init"
 chmod +x "$root/init"
 (cd "$root" && find . | cpio -o -H newc 2>/dev/null | gzip -1 >"$tmp/l1.cpio.gz") ||
 	fail "could not pack L1's initramfs"
 
-echo "booting L1 (QEMU TCG, an AMD CPU with SVM), then vlab's VMM inside it"
 log=build/tests/vm-nested-console.log
 mkdir -p build/tests
-t0=$(date +%s)
-timeout "${VLAB_NESTED_TIMEOUT:-1200}" "$qemu" -accel tcg -cpu max -m 2048 -smp 1 \
-	-nodefaults -no-user-config -display none -no-reboot \
-	-serial "file:$log" -kernel "$img/vmlinuz" -initrd "$tmp/l1.cpio.gz" \
-	-append "console=ttyS0 quiet panic=-1" >"$tmp/qemu.log" 2>&1 &
-pid=$!
-wait "$pid"
-rc=$?
-pid=
-echo "L1 ran $(($(date +%s) - t0)) s (status $rc)"
-grep -a "NESTED:" "$log" || true
+for attempt in 1 2; do
+	echo "booting L1 (QEMU TCG, an AMD CPU with SVM), then vlab's VMM inside it (attempt $attempt)"
+	t0=$(date +%s)
+	timeout "${VLAB_NESTED_TIMEOUT:-600}" "$qemu" -accel tcg -cpu max -m 2048 -smp 1 \
+		-nodefaults -no-user-config -display none -no-reboot \
+		-serial "file:$log" -kernel "$img/vmlinuz" -initrd "$tmp/l1.cpio.gz" \
+		-append "console=ttyS0 quiet panic=-1" >"$tmp/qemu.log" 2>&1 &
+	pid=$!
+	wait "$pid"
+	rc=$?
+	pid=
+	echo "L1 ran $(($(date +%s) - t0)) s (status $rc)"
+	grep -a "NESTED:" "$log" || true
+	# Once more only when the test hung (or L1 did): a failure is final.
+	if [ $rc -eq 0 ] && ! grep -aq "NESTED: the test hung" "$log"; then
+		break
+	fi
+	[ $attempt = 1 ] && cp "$log" "$log.hung" && echo "L1 or the test hung; its console is in $log.hung"
+done
 if grep -aq "NESTED: no /dev/kvm" "$log"; then
 	skip "this QEMU's TCG does not give L1 a usable SVM"
 fi
