@@ -98,7 +98,9 @@ static int draw_one(struct tui_app *app, const struct tui_inst *ti, int y, int x
 	c += tui_draw_str(y, c, x + w - c, line, TUI_DIM);
 	if (li->emulated)
 		c += tui_draw_str(y, c, x + w - c, " emulated", TUI_WARN);
-	if (room == 1 && live) {
+	/* The live figures go on line 1 when the lines below cannot hold
+	 * them: one line only, or two with the exits on the second. */
+	if (live && (room == 1 || (room == 2 && ti->nexits))) {
 		snprintf(line, sizeof(line), " %s %s", cpu, mem);
 		tui_draw_str(y, c, x + w - c, line, TUI_NORMAL);
 	}
