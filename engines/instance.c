@@ -1,29 +1,25 @@
 /* engines/instance.c: the front-end side of an instance.
  *
- * Starts `vlab __instance ...` with posix_spawn (fast even from a large
- * parent), hands it the control, console and event sockets and the counter
- * page at fixed descriptor numbers, and follows it through a pidfd. */
+ * Makes the control, console and event sockets and the counter page,
+ * starts the instance process with them (engines/spawn.c), and follows it
+ * through a pidfd: its events, its agent's answers, its end. */
 #include "engines/engine.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/clock.h"
 #include "core/fdio.h"
-#include "core/paths.h"
-
-extern char **environ;
+#include "engines/spawn.h"
 
 #define CONTROL_LINE_MAX (1u << 20)
 #define EVENT_LINE_MAX 4096
@@ -134,79 +130,6 @@ static int pair(int fds[2], struct vlab_err *err)
 	return 0;
 }
 
-/* argv for `vlab __instance`; strings in *store, freed by the caller. */
-static char **child_argv(struct vlab_instance *inst, const char *self, char ***store,
-			 struct vlab_err *err)
-{
-	size_t n = 10 + 2 * inst->spec.n, k = 0, s = 0;
-	char **argv = calloc(n + 1, sizeof(char *));
-	char **own = calloc(n + 1, sizeof(char *));
-	if (!argv || !own) {
-		free(argv);
-		free(own);
-		vlab_err_set(err, ENOMEM, "argv");
-		return NULL;
-	}
-	char buf[64];
-	argv[k++] = (char *)self;
-	argv[k++] = "__instance";
-	argv[k++] = "--engine";
-	argv[k++] = inst->spec.engine;
-	argv[k++] = "--name";
-	argv[k++] = inst->spec.name;
-	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)inst->t0_ns);
-	argv[k++] = "--t0";
-	argv[k++] = own[s++] = strdup(buf);
-	snprintf(buf, sizeof(buf), "%d", (int)getpid());
-	argv[k++] = "--parent";
-	argv[k++] = own[s++] = strdup(buf);
-	for (size_t i = 0; i < inst->spec.n; i++) {
-		size_t l = strlen(inst->spec.kv[i].key) + strlen(inst->spec.kv[i].value) + 2;
-		char *kv = own[s++] = malloc(l);
-		if (kv)
-			snprintf(kv, l, "%s=%s", inst->spec.kv[i].key, inst->spec.kv[i].value);
-		argv[k++] = "--opt";
-		argv[k++] = kv;
-	}
-	*store = own;
-	for (size_t i = 0; i < k; i++)
-		if (!argv[i]) {
-			for (size_t j = 0; own[j]; j++)
-				free(own[j]);
-			free(own);
-			free(argv);
-			vlab_err_set(err, ENOMEM, "argv");
-			return NULL;
-		}
-	return argv;
-}
-
-/* The environment of an engine's own program: ours, with VLAB_SELF naming
- * the vlab that starts it, so that it finds vlab's folders (the images) as
- * vlab does.  NULL (use ours as it is) when we cannot say which vlab that
- * is; *entry is the string to free. */
-static char **program_env(char **entry)
-{
-	char vlab[VLAB_PATH_MAX];
-	size_t n = 0, k = 0;
-	*entry = NULL;
-	if (vlab_self_exe(vlab, sizeof(vlab), NULL) < 0)
-		return NULL;
-	while (environ[n])
-		n++;
-	char **env = calloc(n + 2, sizeof(char *));
-	if (!env || asprintf(entry, "VLAB_SELF=%s", vlab) < 0) {
-		free(env);
-		*entry = NULL;
-		return NULL;
-	}
-	for (size_t i = 0; i < n; i++)
-		if (strncmp(environ[i], "VLAB_SELF=", 10))
-			env[k++] = environ[i];
-	env[k] = *entry;
-	return env;
-}
-
 int vlab_instance_start(struct vlab_instance *inst, struct vlab_err *err)
 {
 	if (inst->state != VLAB_STATE_CREATED)
@@ -215,18 +138,6 @@ int vlab_instance_start(struct vlab_instance *inst, struct vlab_err *err)
 	sweep_once(inst->engine);
 	inst->t0_ns = vlab_now_ns();
 	int ctl[2] = {-1, -1}, con[2] = {-1, -1}, ev[2] = {-1, -1}, mfd = -1;
-	char self[VLAB_PATH_MAX];
-	char **argv = NULL, **own = NULL, **envp = NULL, *self_entry = NULL;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	int have_fa = 0, have_attr = 0;
-
-	/* The engine's own program when it has one, else vlab re-executed. */
-	if (inst->engine->program &&
-	    vlab_program_path(inst->engine->program, self, sizeof(self)) == 0)
-		envp = program_env(&self_entry);
-	else if (vlab_self_exe(self, sizeof(self), err) < 0)
-		goto fail;
 	if (pair(ctl, err) < 0 || pair(con, err) < 0 || pair(ev, err) < 0)
 		goto fail;
 	mfd = memfd_create("vlab-counters", MFD_CLOEXEC);
@@ -249,38 +160,10 @@ int vlab_instance_start(struct vlab_instance *inst, struct vlab_err *err)
 	inst->counters = map;
 	vlab_counters_init(inst->counters);
 
-	if (!(argv = child_argv(inst, self, &own, err)))
+	const int fds[4] = {ctl[1], con[1], ev[1], mfd};
+	if (vlab_spawn_instance(inst->engine, &inst->spec, inst->t0_ns, fds, &inst->pid,
+				&inst->pidfd, err) < 0)
 		goto fail;
-	posix_spawn_file_actions_init(&fa);
-	have_fa = 1;
-	posix_spawn_file_actions_adddup2(&fa, ctl[1], VLAB_CHILD_CONTROL_FD);
-	posix_spawn_file_actions_adddup2(&fa, con[1], VLAB_CHILD_CONSOLE_FD);
-	posix_spawn_file_actions_adddup2(&fa, ev[1], VLAB_CHILD_EVENT_FD);
-	posix_spawn_file_actions_adddup2(&fa, mfd, VLAB_CHILD_COUNTERS_FD);
-	posix_spawnattr_init(&attr);
-	have_attr = 1;
-	sigset_t none, all;
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-						POSIX_SPAWN_SETSID);
-	int rc = posix_spawn(&inst->pid, self, &fa, &attr, argv, envp ? envp : environ);
-	if (rc != 0) {
-		vlab_err_set(err, rc, "start %s", self);
-		inst->pid = 0;
-		goto fail;
-	}
-	inst->pidfd = (int)syscall(SYS_pidfd_open, inst->pid, 0);
-	if (inst->pidfd < 0) {
-		vlab_err_set(err, errno, "pidfd_open %d", (int)inst->pid);
-		kill(inst->pid, SIGKILL);
-		waitpid(inst->pid, NULL, 0);
-		inst->pid = 0;
-		goto fail;
-	}
-	fcntl(inst->pidfd, F_SETFD, FD_CLOEXEC);
 	close(ctl[1]);
 	close(con[1]);
 	close(ev[1]);
@@ -291,29 +174,9 @@ int vlab_instance_start(struct vlab_instance *inst, struct vlab_err *err)
 	vlab_fd_nonblock(inst->event_fd, 1, NULL);
 	vlab_fd_nonblock(inst->control_fd, 1, NULL);
 	inst->state = VLAB_STATE_STARTING;
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	for (size_t i = 0; own[i]; i++)
-		free(own[i]);
-	free(own);
-	free(argv);
-	free(envp);
-	free(self_entry);
 	return 0;
 
 fail:
-	free(envp);
-	free(self_entry);
-	if (have_fa)
-		posix_spawn_file_actions_destroy(&fa);
-	if (have_attr)
-		posix_spawnattr_destroy(&attr);
-	if (own) {
-		for (size_t i = 0; own[i]; i++)
-			free(own[i]);
-		free(own);
-	}
-	free(argv);
 	for (int i = 0; i < 2; i++) {
 		if (ctl[i] >= 0)
 			close(ctl[i]);
