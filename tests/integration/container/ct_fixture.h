@@ -117,6 +117,22 @@ static inline uint64_t ct_counter_wait(struct vlab_instance *inst, const char *n
 	return v;
 }
 
+/* The cgroup version the runtime must use on this host, found as the
+ * doctor finds it: 2 when the unified hierarchy offers memory, pids and cpu
+ * (most laptops), else 1 (one v1 hierarchy per controller, as on CI). */
+static inline int ct_cgroup_version(void)
+{
+	static const char *const need[] = {"memory", "pids", "cpu"};
+	struct vlab_hostcaps caps;
+	vlab_hostcaps_probe(&caps, 0);
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		const struct vlab_cg_mount *m = vlab_hostcaps_cgroup(&caps, need[i]);
+		if (!m || m->version != 2)
+			return 1;
+	}
+	return 2;
+}
+
 static inline int ct_path_exists(const char *p)
 {
 	struct stat st;

@@ -61,7 +61,8 @@ static void test_hostname_and_pid1(void **state)
 	r = ct_sh(inst, cmd);
 	assert_string_equal(r.out, "unseen\n");
 	vlab_container_run_free(&r);
-	assert_string_equal(vlab_instance_attr(inst, "backend"), "cgroup-v1");
+	assert_string_equal(vlab_instance_attr(inst, "backend"),
+			    ct_cgroup_version() == 2 ? "cgroup-v2" : "cgroup-v1");
 	vlab_instance_free(inst);
 }
 
@@ -603,13 +604,25 @@ static void test_phases_and_attributes(void **state)
 	assert_non_null(vlab_instance_attr(inst, "cgroup.pids"));
 	assert_non_null(vlab_instance_attr(inst, "cgroup.cpu"));
 	assert_non_null(vlab_instance_attr(inst, "cgroup.cpuacct"));
-	/* its own cgroups, read-only, at /sys/fs/cgroup */
+	/* its own cgroups, read-only, at /sys/fs/cgroup: v1 one folder per
+	 * hierarchy, v2 the files of its one cgroup (the namespace's root) */
+	int v2 = ct_cgroup_version() == 2;
 	struct vlab_container_run r = ct_sh(inst, "ls /sys/fs/cgroup | tr '\\n' ' '");
-	assert_string_equal(r.out, "cpu cpuacct memory pids ");
+	if (v2) {
+		static const char *const files[] = {"cgroup.procs ", "memory.max ", "memory.peak ",
+						    "pids.max ", "cpu.max ", "cpu.stat "};
+		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+			if (!strstr(r.out, files[i]))
+				fail_msg("no %s in the container's /sys/fs/cgroup: %s", files[i],
+					 r.out);
+	} else {
+		assert_string_equal(r.out, "cpu cpuacct memory pids ");
+	}
 	vlab_container_run_free(&r);
 	/* the runtime stepped into the cpu cgroup for the clone, and out */
 	char tasks[PATH_MAX + 16], line[32];
-	snprintf(tasks, sizeof(tasks), "%s/tasks", vlab_instance_attr(inst, "cgroup.cpu"));
+	snprintf(tasks, sizeof(tasks), "%s/%s", vlab_instance_attr(inst, "cgroup.cpu"),
+		 v2 ? "cgroup.procs" : "tasks");
 	FILE *f = fopen(tasks, "r");
 	assert_non_null(f);
 	int ntasks = 0;

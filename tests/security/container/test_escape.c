@@ -80,12 +80,26 @@ static void test_host_kernel_knobs_are_read_only(void **state)
 	assert_int_equal(probe_errno(inst, "write /proc/sys/kernel/core_pattern '|/tmp/x'"), EROFS);
 	assert_int_equal(probe_errno(inst, "write /proc/sys/vm/panic_on_oom 1"), EROFS);
 	/* cgroup release_agent (CVE-2022-0492), limits, new cgroups */
-	assert_int_equal(probe_errno(inst, "write /sys/fs/cgroup/pids/pids.max max"), EROFS);
-	assert_int_equal(probe_errno(inst, "write /sys/fs/cgroup/memory/release_agent /tmp/x"),
-			 ENOENT); /* only the hierarchy's root has one, and it is not ours */
-	assert_int_equal(probe_errno(inst, "write /sys/fs/cgroup/memory/notify_on_release 1"),
-			 EROFS);
-	struct vlab_container_run r = ct_sh(inst, "mkdir /sys/fs/cgroup/memory/x 2>&1; echo $?");
+	struct vlab_container_run r;
+	if (ct_cgroup_version() == 2) {
+		/* v2 has no release_agent; its limits, membership and the
+		 * controllers given to children are files of the one cgroup */
+		assert_int_equal(probe_errno(inst, "write /sys/fs/cgroup/pids.max max"), EROFS);
+		assert_int_equal(probe_errno(inst, "write /sys/fs/cgroup/memory.max max"), EROFS);
+		assert_int_equal(probe_errno(inst, "write /sys/fs/cgroup/cgroup.procs 1"), EROFS);
+		assert_int_equal(
+		    probe_errno(inst, "write /sys/fs/cgroup/cgroup.subtree_control +memory"), EROFS);
+		r = ct_sh(inst, "mkdir /sys/fs/cgroup/x 2>&1; echo $?");
+	} else {
+		assert_int_equal(probe_errno(inst, "write /sys/fs/cgroup/pids/pids.max max"),
+				 EROFS);
+		assert_int_equal(
+		    probe_errno(inst, "write /sys/fs/cgroup/memory/release_agent /tmp/x"),
+		    ENOENT); /* only the hierarchy's root has one, and it is not ours */
+		assert_int_equal(probe_errno(inst, "write /sys/fs/cgroup/memory/notify_on_release 1"),
+				 EROFS);
+		r = ct_sh(inst, "mkdir /sys/fs/cgroup/memory/x 2>&1; echo $?");
+	}
 	assert_non_null(strstr(r.out, "Read-only file system"));
 	vlab_container_run_free(&r);
 	/* sysfs: the devices behind the namespace */
