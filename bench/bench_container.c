@@ -18,7 +18,11 @@
  * tens of microseconds, are on crun's clock).  Target: vlab median <= 3 ms
  * and at least 3x faster than crun.
  *
- *   bench_container [--runs N] [--warmup N] */
+ * --versus VLAB adds a column for another build of vlab (its runtime
+ * program, found beside it as vlab finds its own), interleaved with this
+ * one: an A/B of a change to the runtime on a noisy machine.
+ *
+ *   bench_container [--runs N] [--warmup N] [--versus VLAB] */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -42,10 +46,10 @@
 extern char **environ;
 
 #define MAX_RUNS 5000
-#define NCOLS 5
+#define NCOLS 6
 #define NPHASES 7
 
-enum { COL_HOST, COL_VLAB, COL_CRUN, COL_RUNC, COL_BWRAP };
+enum { COL_HOST, COL_VLAB, COL_VERSUS, COL_CRUN, COL_RUNC, COL_BWRAP };
 
 struct column {
 	const char *name;
@@ -143,7 +147,25 @@ static double spawn_ready(char *const argv[], int mode)
 	return pid > 0 ? ms : -1;
 }
 
-static double vlab_once(int run)
+static double vlab_start(int run);
+
+/* One start with the runtime of the vlab at self (NULL: this one); the
+ * phases are kept for this one only. */
+static double vlab_once(int run, const char *self)
+{
+	char *mine = getenv("VLAB_SELF") ? strdup(getenv("VLAB_SELF")) : NULL;
+	if (self)
+		setenv("VLAB_SELF", self, 1);
+	double ms = vlab_start(self ? -1 : run);
+	if (self && mine)
+		setenv("VLAB_SELF", mine, 1);
+	else if (self)
+		unsetenv("VLAB_SELF");
+	free(mine);
+	return ms;
+}
+
+static double vlab_start(int run)
 {
 	struct vlab_spec spec;
 	struct vlab_err err = {0};
@@ -153,11 +175,13 @@ static double vlab_once(int run)
 		return -1;
 	if (vlab_instance_create(&spec, &inst, &err) < 0 || vlab_instance_start(inst, &err) < 0 ||
 	    vlab_instance_wait_ready(inst, 10000, &err) < 0) {
-		if (run == 0)
+		if (run <= 0)
 			fprintf(stderr, "vlab container: %s\n", err.msg);
 		goto out;
 	}
 	ms = (double)vlab_instance_startup_ns(inst) / 1e6;
+	if (run < 0)
+		goto stop;
 	const struct vlab_phase *ph;
 	size_t n = vlab_instance_phases(inst, &ph);
 	for (int k = 0; k < NPHASES - 1; k++) {
@@ -167,6 +191,7 @@ static double vlab_once(int run)
 				phase_ms[k][run] = (double)ph[i].ns / 1e6;
 	}
 	phase_ms[NPHASES - 1][run] = ms;
+stop:
 	vlab_instance_stop(inst, 2000, NULL);
 out:
 	vlab_instance_free(inst);
@@ -248,16 +273,21 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"runs", required_argument, NULL, 'r'}, {"warmup", required_argument, NULL, 'w'},
-		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+		{"versus", required_argument, NULL, 'v'}, {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}};
 	size_t runs = 100, warmup = 3;
+	const char *versus = NULL;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (c == 'r')
 			runs = strtoul(optarg, NULL, 10);
 		else if (c == 'w')
 			warmup = strtoul(optarg, NULL, 10);
+		else if (c == 'v')
+			versus = optarg;
 		else {
-			fprintf(stderr, "usage: bench_container [--runs N] [--warmup N]\n");
+			fprintf(stderr,
+				"usage: bench_container [--runs N] [--warmup N] [--versus VLAB]\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
@@ -282,9 +312,14 @@ int main(int argc, char **argv)
 
 	struct column col[NCOLS] = {
 		[COL_HOST] = {.name = "host agent"}, [COL_VLAB] = {.name = "vlab"},
+		[COL_VERSUS] = {.name = "vs. --versus"},
 		[COL_CRUN] = {.name = "crun"},	     [COL_RUNC] = {.name = "runc"},
 		[COL_BWRAP] = {.name = "bwrap"},
 	};
+	if (!versus)
+		snprintf(col[COL_VERSUS].why_not, 256, "not asked for");
+	else if (access(versus, X_OK) != 0)
+		snprintf(col[COL_VERSUS].why_not, 256, "%s: %s", versus, strerror(errno));
 	crun = which("crun");
 	runc = which("runc");
 	bwrap = which("bwrap");
@@ -335,9 +370,12 @@ int main(int argc, char **argv)
 			}
 			case COL_VLAB: {
 				size_t before = col[k].n;
-				ms = vlab_once((int)before);
+				ms = vlab_once((int)before, NULL);
 				break;
 			}
+			case COL_VERSUS:
+				ms = vlab_once(-1, versus);
+				break;
 			case COL_CRUN: {
 				char *av[] = {(char *)crun, "run", "-b", bundle, id, NULL};
 				ms = spawn_ready(av, hybrid ? NO_UNIFIED : PLAIN);
@@ -369,7 +407,8 @@ int main(int argc, char **argv)
 	double vlab = median_of(&col[COL_VLAB], warmup);
 	printf("  %-12s %8s %8s %8s   %s\n", "", "min", "median", "max", "vs vlab");
 	for (int k = 0; k < NCOLS; k++)
-		row(&col[k], warmup, k == COL_VLAB ? 0 : vlab);
+		if (k != COL_VERSUS || versus)
+			row(&col[k], warmup, k == COL_VLAB ? 0 : vlab);
 
 	if (col[COL_VLAB].n > warmup + 1) {
 		printf("\nvlab startup phases (median ms since create):");

@@ -228,7 +228,7 @@ static void program_main(struct ct_runtime *rt, int fd)
 		vlab_err_set(&err, errno, "set the host name");
 		goto fail;
 	}
-	if (ct_net_loopback(&err) < 0)
+	if (rt->netns.fd < 0 && ct_net_loopback(&err) < 0) /* else up already */
 		goto fail;
 	if (ct_caps_apply(ct_caps_effective(cfg), &err) < 0)
 		goto fail;
@@ -271,6 +271,14 @@ static void child_main(struct ct_runtime *rt, int fd)
 	/* Dies with the runtime; the race before this line is caught by the
 	 * setup socket (end of file). */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* The network namespace the runtime made meanwhile (net.c). */
+	if (rt->netns.fd >= 0) {
+		if (setns(rt->netns.fd, CLONE_NEWNET) < 0) {
+			vlab_err_set(&err, errno, "join the container's network namespace");
+			goto fail;
+		}
+		close(rt->netns.fd);
+	}
 	/* The runtime's held events are ours now (see runtime.c); they and
 	 * ours go out in one write just before the program's exec, so the
 	 * attributes are there before READY can be.  First: the init runs. */
@@ -327,7 +335,9 @@ int ct_clone_init(struct ct_runtime *rt, struct vlab_err *err)
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return vlab_err_set(err, errno, "setup socket");
-	uint64_t flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET;
+	uint64_t flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
+	if (rt->netns.fd < 0)
+		flags |= CLONE_NEWNET;
 	if (rt->cfg.userns)
 		flags |= CLONE_NEWUSER;
 	int pidfd = -1;

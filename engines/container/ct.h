@@ -11,6 +11,7 @@
 #ifndef VLAB_ENGINES_CONTAINER_CT_H
 #define VLAB_ENGINES_CONTAINER_CT_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -232,8 +233,24 @@ int ct_procdev_setup(const char *root, int rootless, struct vlab_err *err);
 /* In the container's net namespace: loopback up. */
 int ct_net_loopback(struct vlab_err *err);
 /* In the runtime, with net=on: a veth pair from the lab network's bridge to
- * eth0 in the namespace of the init (pid), with the instance's address. */
-int ct_net_attach(const struct ct_config *cfg, pid_t init_pid, struct vlab_err *err);
+ * eth0 in the container's network namespace (netns_fd, or the init's when
+ * -1), with the instance's address. */
+int ct_net_attach(const struct ct_config *cfg, pid_t init_pid, int netns_fd,
+		  struct vlab_err *err);
+
+/* The container's network namespace, made ahead by a thread of the
+ * runtime while its main thread makes the cgroups; the init joins it. */
+struct ct_netns {
+	pthread_t thread;
+	int started;
+	int fd; /* the namespace, loopback up; -1: the clone makes one */
+	struct vlab_err err;
+};
+void ct_netns_start(struct ct_netns *ns);
+/* Waits for the thread; returns the namespace's fd, or -1 with the reason
+ * in ns->err (or none when it was never started). */
+int ct_netns_wait(struct ct_netns *ns);
+void ct_netns_close(struct ct_netns *ns);
 
 /* ---- scheduling (slice.c) ---- */
 
@@ -277,6 +294,7 @@ struct ct_runtime {
 	int cg_in;       /* the init was born in its cgroup */
 	int cg_self_fds[CT_CG_NCTL]; /* v1: tasks files the init writes "0" into */
 	int ncg_self_fds;
+	struct ct_netns netns; /* made beside the cgroups (net.c) */
 	int sync_fd; /* runtime side of the setup socket */
 	int exec_fd; /* listening socket for exec requests */
 	char exec_path[VLAB_PATH_MAX];

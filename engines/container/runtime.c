@@ -345,6 +345,7 @@ static void teardown(struct ct_runtime *rt, struct loop *lp)
 	if (rt->cg_clone_fd >= 0)
 		close(rt->cg_clone_fd);
 	rt->cg_clone_fd = -1;
+	ct_netns_close(&rt->netns);
 	if (lp) {
 		for (int i = 0; i < lp->nlisteners; i++)
 			close(lp->listeners[i]);
@@ -426,6 +427,7 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 	memset(&lp, 0, sizeof(lp));
 	rt.child = child;
 	rt.init_pidfd = rt.sync_fd = rt.exec_fd = rt.cg_clone_fd = -1;
+	rt.netns.fd = -1;
 	lp.rt = &rt;
 	lp.sigfd = lp.timerfd = lp.oomfd = -1;
 
@@ -448,6 +450,10 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 	ct_slice_short();
 	if (ct_config_parse(spec, &rt.cfg, err) < 0)
 		return -1;
+	/* Its network namespace is made meanwhile (net.c); with a user
+	 * namespace it must belong to that one, made by the clone. */
+	if (!rt.cfg.userns)
+		ct_netns_start(&rt.netns);
 	if (ct_rootfs_check(rt.cfg.rootfs, err) < 0 ||
 	    ct_owner_tag(rt.cfg.name, rt.tag, sizeof(rt.tag), err) < 0)
 		goto fail;
@@ -502,6 +508,8 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 		goto fail;
 	}
 	arm_timer(lp.timerfd, TICK_NS);
+	if (ct_netns_wait(&rt.netns) < 0 && rt.netns.err.msg[0])
+		vlab_child_log(child, "network namespace made by the clone: %s", rt.netns.err.msg);
 	if (rt.have_cg && rt.cg.ops->sched_enter(&rt.cg, err) < 0)
 		goto fail_cg;
 	int cloned = ct_clone_init(&rt, err);
@@ -524,7 +532,7 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 	/* net=on: eth0 in the lab network while the init sets up; it waits
 	 * for it (GO) before the program starts. */
 	if (rt.cfg.net) {
-		if (ct_net_attach(&rt.cfg, rt.init_pid, err) < 0)
+		if (ct_net_attach(&rt.cfg, rt.init_pid, rt.netns.fd, err) < 0)
 			goto fail;
 		/* (The init records phase "net" when it sees GO: its events go
 		 * out in order, in one write.) */
@@ -532,6 +540,7 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 			goto fail;
 	}
 
+	ct_netns_close(&rt.netns); /* the init is in it */
 	if (run_loop(&lp) < 0) {
 		vlab_err_set(err, errno, "runtime loop");
 		goto fail;

@@ -10,7 +10,7 @@
  * slice, which the program keeps until it has started (its READY) and the
  * runtime gives it the default back, so that what it measures is measured
  * as on the host.  (Older kernels ignore the hint.) */
-#include <linux/sched/types.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -18,6 +18,16 @@
 #include "engines/container/ct.h"
 
 #define SHORT_SLICE_NS 200000ull /* 0.2 ms; the kernel takes 0.1 to 100 ms */
+
+/* sched_setattr's argument, its first version (SCHED_ATTR_SIZE_VER0):
+ * <linux/sched/types.h> cannot be included beside glibc's <sched.h>. */
+struct sched_attr {
+	uint32_t size, sched_policy;
+	uint64_t sched_flags;
+	int32_t sched_nice;
+	uint32_t sched_priority;
+	uint64_t sched_runtime, sched_deadline, sched_period;
+};
 
 static void set_slice(uint64_t ns)
 {
