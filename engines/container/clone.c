@@ -1,36 +1,44 @@
 /* engines/container/clone.c: creating the container's init with its
  * namespaces, and the setup conversation with the runtime.
  *
- * clone3() makes the init in new pid, mount, uts, ipc and net namespaces
- * (and a user namespace in rootless mode), returning a pidfd; on cgroup v2
+ * clone3() makes the init in new pid, mount, uts and ipc namespaces (and a
+ * user namespace in rootless mode), returning a pidfd; on cgroup v2
  * directly inside its cgroup (CLONE_INTO_CGROUP), on v1 it moves itself
- * in, then makes its cgroup namespace (rooted at its own cgroup).  The
- * init forks the program's process (pid 2) at once; that process sets the
- * container up and becomes the program, while the init only reaps
- * (init.c).  Runtime and container talk over a SOCK_SEQPACKET pair:
+ * in, then makes its cgroup namespace (rooted at its own cgroup).  Its
+ * network namespace was made meanwhile by a thread of the runtime (net.c)
+ * and is joined with setns (with a user namespace the clone makes it).
+ * The init forks the program's process (pid 2) at once: while the init
+ * builds the container's filesystem, that process drops its privileges,
+ * then waits for the filesystem and becomes the program; the init only
+ * reaps from then on (init.c).  Runtime and container talk over a
+ * SOCK_SEQPACKET pair:
  *
- *   runtime                    init (pid 1)       program (pid 2)
+ *   runtime                  init (pid 1)             program (pid 2)
  *   cgroups made, filter
  *   compiled, exec socket,
+ *   net namespace (thread),
  *   attributes (held)
- *   clone ------------------>  cgroups, cgroup
- *                              namespace, fork -> (user namespace: waits
- *   (user namespace:                              for GO)
- *   uid/gid maps, GO ------------------------->   mount namespace private,
- *   net=on: a veth with                           overlay, /proc /dev /sys,
- *   eth0 inside)                                  pivot_root, hostname,
- *                                                 loopback, capabilities,
- *                                                 no_new_privs, seccomp
- *        <--------------------------------------- seccomp listener or none
- *   (net=on: GO --------------------------->      waits for it)
- *                                                 exec: the held events go
- *                                                 out in one write
- *        <--------------------------------------- error, or end of file
+ *   clone ---------------->  net namespace, cgroups,
+ *                            cgroup namespace
+ *   (user namespace:         (user namespace: waits
+ *   uid/gid maps, GO ----->  for GO)
+ *                            fork ------------------> host name,
+ *   net=on: a veth with      mount namespace          capabilities,
+ *   eth0 inside              private, overlay,        no_new_privs,
+ *                            /proc /dev /sys,         seccomp
+ *        <---------------------------------------------- seccomp listener
+ *                            pivot_root, old root     or none
+ *                            detached, descriptors
+ *                            closed; "ready" ------>  (waits for it)
+ *   (net=on: GO ----------------------------------->  waits for it)
+ *                                                     exec: the held events
+ *                                                     go out in one write
+ *        <---------------------------------------------- error, or end of file
  *
  * Everything the container needs is ready before the clone and inherited
- * with its memory.  Nothing else wakes up while the program's process
- * works, and no process is made late: on a busy machine each of those
- * costs a scheduler round. */
+ * with its memory.  Nothing else wakes up while the container is set up,
+ * and no process is made late: on a busy machine each of those costs a
+ * scheduler round. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
@@ -46,6 +54,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "engines/container/ct.h"
 
 int ct_msg_send(int fd, char type, const char *text, int pass_fd, struct vlab_err *err)
@@ -197,33 +206,19 @@ static int wait_go(int fd, struct vlab_err *err)
 	return -1;
 }
 
-/* The program's process (pid 2), forked by the init at once: it builds
- * the container's filesystem and drops its privileges itself, then
- * becomes the program.  (A process made at the end, after all that work,
- * would wait on a busy machine for its first turn: the scheduler charges
- * it the CPU time its cgroup has just used.)  Never returns. */
-static void program_main(struct ct_runtime *rt, int fd) __attribute__((noreturn));
-static void program_main(struct ct_runtime *rt, int fd)
+/* The program's process (pid 2), forked by the init at once: while the
+ * init builds the container's filesystem it drops its own privileges
+ * (two CPUs work at once), then waits for the filesystem and becomes the
+ * program.  (A process made at the end, after all that work, would wait on
+ * a busy machine for its first turn: the scheduler charges it the CPU time
+ * its cgroup has just used.)  Never returns. */
+static void program_main(struct ct_runtime *rt, int fd, int mounted_fd) __attribute__((noreturn));
+static void program_main(struct ct_runtime *rt, int fd, int mounted_fd)
 {
 	struct vlab_err err = {0};
 	const struct ct_config *cfg = &rt->cfg;
 	struct vlab_child *child = rt->child;
 
-	if (cfg->userns) {
-		/* the runtime writes the init's uid/gid maps first */
-		if (wait_go(fd, &err) < 0)
-			goto fail;
-		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
-			vlab_err_set(&err, errno, "become root in the user namespace");
-			goto fail;
-		}
-	}
-	if (ct_rootfs_mount(cfg, &rt->layer, cfg->rootless ? NULL : &rt->cg, &err) < 0 ||
-	    ct_rootfs_pivot(&rt->layer, &err) < 0)
-		goto fail;
-	if (ct_rootfs_detach_old(&err) < 0)
-		goto fail;
-	vlab_child_phase(child, "mounts");
 	if (sethostname(cfg->hostname, strlen(cfg->hostname)) < 0) {
 		vlab_err_set(&err, errno, "set the host name");
 		goto fail;
@@ -236,6 +231,7 @@ static void program_main(struct ct_runtime *rt, int fd)
 		vlab_err_set(&err, errno, "set no_new_privs");
 		goto fail;
 	}
+	uint64_t seccomp_ns = 0;
 	if (cfg->seccomp) {
 		int lfd = ct_seccomp_load(&rt->sc, &err);
 		if (lfd == -1)
@@ -245,8 +241,24 @@ static void program_main(struct ct_runtime *rt, int fd)
 			goto fail;
 		if (lfd >= 0)
 			close(lfd);
-		vlab_child_phase(child, "seccomp");
+		seccomp_ns = vlab_now_ns();
 	}
+	/* The init's word that the filesystem is ready, with when; end of
+	 * file: it failed and has said why. */
+	uint64_t mounted_ns;
+	ssize_t n;
+	do
+		n = read(mounted_fd, &mounted_ns, sizeof(mounted_ns));
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(mounted_ns))
+		_exit(127);
+	close(mounted_fd);
+	/* (the phases in the order they happened) */
+	if (seccomp_ns && seccomp_ns < mounted_ns)
+		vlab_child_phase_at(child, "seccomp", seccomp_ns);
+	vlab_child_phase_at(child, "mounts", mounted_ns);
+	if (seccomp_ns >= mounted_ns)
+		vlab_child_phase_at(child, "seccomp", seccomp_ns);
 
 	/* net=on: the runtime plugs eth0 in meanwhile; the program finds it. */
 	if (cfg->net) {
@@ -260,7 +272,9 @@ fail:
 	_exit(127);
 }
 
-/* The init, in its new namespaces.  Never returns. */
+/* The init, in its new namespaces: forks the program's process, builds
+ * the container's filesystem meanwhile, tells it, and reaps.  Never
+ * returns. */
 static void child_main(struct ct_runtime *rt, int fd) __attribute__((noreturn));
 static void child_main(struct ct_runtime *rt, int fd)
 {
@@ -303,6 +317,15 @@ static void child_main(struct ct_runtime *rt, int fd)
 		goto fail;
 	}
 	ct_init_rename();
+	if (cfg->userns) {
+		/* the runtime writes our uid/gid maps first */
+		if (wait_go(fd, &err) < 0)
+			goto fail;
+		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
+			vlab_err_set(&err, errno, "become root in the user namespace");
+			goto fail;
+		}
+	}
 	/* (Dumpable as a user: see init.c, and the runtime writes our
 	 * /proc/PID/uid_map, which is root's when we are not dumpable.) */
 	if (!cfg->rootless)
@@ -310,14 +333,28 @@ static void child_main(struct ct_runtime *rt, int fd)
 	sigset_t all;
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
+	int mounted[2];
+	if (pipe2(mounted, O_CLOEXEC) < 0) {
+		vlab_err_set(&err, errno, "pipe to the program's process");
+		goto fail;
+	}
 	pid_t program = fork();
 	if (program < 0) {
 		vlab_err_set(&err, errno, "start the container's program");
 		goto fail;
 	}
-	if (program == 0)
-		program_main(rt, fd);
-	ct_init_reap(program);
+	if (program == 0) {
+		close(mounted[1]);
+		program_main(rt, fd, mounted[0]);
+	}
+	close(mounted[0]);
+	/* The filesystem, in the mount namespace we share with the program
+	 * (pivot_root moves its root too).  On failure our exit ends the
+	 * pid namespace, the program with it. */
+	if (ct_rootfs_mount(cfg, &rt->layer, cfg->rootless ? NULL : &rt->cg, &err) < 0 ||
+	    ct_rootfs_pivot(&rt->layer, &err) < 0 || ct_rootfs_detach_old(&err) < 0)
+		goto fail;
+	ct_init_reap(program, mounted[1]);
 fail:
 	ct_msg_error(fd, &err);
 	_exit(127);

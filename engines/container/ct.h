@@ -267,11 +267,12 @@ extern const char *const ct_container_env[];
 
 /* Names the init "vlab-init" (its comm and command line). */
 void ct_init_rename(void);
-/* The container's pid 1 once it has forked the program (pid main_pid,
- * which sets the container up and executes the program): keeps nothing,
- * forwards signals to the program, reaps orphans, exits with the
- * program's status (128+signal when it was killed).  Never returns. */
-void ct_init_reap(pid_t main_pid) __attribute__((noreturn));
+/* The container's pid 1 once it has forked the program (pid main_pid)
+ * and set the container's filesystem up: keeps nothing, writes the time
+ * to mounted_fd (the program then goes on to its exec), forwards signals
+ * to the program, reaps orphans, exits with the program's status
+ * (128+signal when it was killed).  Never returns. */
+void ct_init_reap(pid_t main_pid, int mounted_fd) __attribute__((noreturn));
 /* In the program's process, once the container is set up: stdin/stdout on
  * control_fd, stderr on console_fd, nothing else (sync_fd and the event
  * channel close at the exec; an error goes to sync_fd), then execve. */

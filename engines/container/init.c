@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "engines/container/ct.h"
 
 const char *const ct_container_env[] = {
@@ -103,14 +104,20 @@ void ct_init_rename(void)
 	clearenv();
 }
 
-void ct_init_reap(pid_t main_pid)
+void ct_init_reap(pid_t main_pid, int mounted_fd)
 {
 	/* pid 1 keeps nothing of the runtime's: no descriptor at all (the
 	 * program has its own copies), no capability but CAP_KILL, which
-	 * forwards signals to a program running under another uid. */
-	close_from(0, ~0u >> 1);
+	 * forwards signals to a program running under another uid.  Then
+	 * the program may go on: the container is set up. */
+	uint64_t now = vlab_now_ns();
+	close_from(0, mounted_fd - 1);
+	close_from(mounted_fd + 1, ~0u >> 1);
 	ct_caps_apply(1ull << CAP_KILL, NULL);
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	if (write(mounted_fd, &now, sizeof(now)) != (ssize_t)sizeof(now))
+		_exit(127); /* the program is gone: so are we */
+	close(mounted_fd);
 
 	sigset_t all;
 	sigfillset(&all);
