@@ -243,14 +243,20 @@ static void program_main(struct ct_runtime *rt, int fd, int mounted_fd)
 			close(lfd);
 		seccomp_ns = vlab_now_ns();
 	}
-	/* The init's word that the filesystem is ready, with when; end of
-	 * file: it failed and has said why. */
-	uint64_t mounted_ns;
+	/* The init's word that the filesystem is ready, with when, then the
+	 * end of file: it has closed its last descriptor.  End of file alone:
+	 * it failed and has said why. */
+	uint64_t mounted_ns, more;
 	ssize_t n;
 	do
 		n = read(mounted_fd, &mounted_ns, sizeof(mounted_ns));
 	while (n < 0 && errno == EINTR);
 	if (n != (ssize_t)sizeof(mounted_ns))
+		_exit(127);
+	do
+		n = read(mounted_fd, &more, sizeof(more));
+	while (n < 0 && errno == EINTR);
+	if (n != 0)
 		_exit(127);
 	close(mounted_fd);
 	/* (the phases in the order they happened) */

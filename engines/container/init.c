@@ -117,7 +117,7 @@ void ct_init_reap(pid_t main_pid, int mounted_fd)
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	if (write(mounted_fd, &now, sizeof(now)) != (ssize_t)sizeof(now))
 		_exit(127); /* the program is gone: so are we */
-	close(mounted_fd);
+	close(mounted_fd); /* (the program waits for this end of file too) */
 
 	sigset_t all;
 	sigfillset(&all);
