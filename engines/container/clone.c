@@ -23,9 +23,9 @@
  *   (user namespace:         (user namespace: waits
  *   uid/gid maps, GO ----->  for GO)
  *                            fork ------------------> host name,
- *   net=on: a veth with      mount namespace          capabilities,
- *   eth0 inside              private, overlay,        no_new_privs,
- *                            /proc /dev /sys,         seccomp
+ *   net=on: a veth with      mount namespace          loopback up,
+ *   eth0 inside              private, overlay,        capabilities,
+ *                            /proc /dev /sys,         no_new_privs, seccomp
  *        <---------------------------------------------- seccomp listener
  *                            pivot_root, old root     or none
  *                            detached, descriptors
@@ -223,7 +223,7 @@ static void program_main(struct ct_runtime *rt, int fd, int mounted_fd)
 		vlab_err_set(&err, errno, "set the host name");
 		goto fail;
 	}
-	if (rt->netns.fd < 0 && ct_net_loopback(&err) < 0) /* else up already */
+	if (ct_net_loopback(&err) < 0)
 		goto fail;
 	if (ct_caps_apply(ct_caps_effective(cfg), &err) < 0)
 		goto fail;

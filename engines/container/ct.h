@@ -243,7 +243,7 @@ int ct_net_attach(const struct ct_config *cfg, pid_t init_pid, int netns_fd,
 struct ct_netns {
 	pthread_t thread;
 	int started;
-	int fd; /* the namespace, loopback up; -1: the clone makes one */
+	int fd; /* the namespace; -1: the clone makes one */
 	struct vlab_err err;
 };
 void ct_netns_start(struct ct_netns *ns);

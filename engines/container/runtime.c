@@ -448,12 +448,17 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 	 * each wake-up delays the init by a scheduler round). */
 	vlab_child_hold(child);
 	ct_slice_short();
-	if (ct_config_parse(spec, &rt.cfg, err) < 0)
-		return -1;
-	/* Its network namespace is made meanwhile (net.c); with a user
-	 * namespace it must belong to that one, made by the clone. */
-	if (!rt.cfg.userns)
+	/* Its network namespace is made meanwhile (net.c), from the start;
+	 * with a user namespace (rootless, or userns=on) it must belong to
+	 * that one, which the clone makes. */
+	if (geteuid() == 0)
 		ct_netns_start(&rt.netns);
+	if (ct_config_parse(spec, &rt.cfg, err) < 0) {
+		ct_netns_close(&rt.netns);
+		return -1;
+	}
+	if (rt.cfg.userns)
+		ct_netns_close(&rt.netns);
 	if (ct_rootfs_check(rt.cfg.rootfs, err) < 0 ||
 	    ct_owner_tag(rt.cfg.name, rt.tag, sizeof(rt.tag), err) < 0)
 		goto fail;
