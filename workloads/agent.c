@@ -285,7 +285,7 @@ size_t wl_agent_ready(char *out, size_t cap)
 	struct plat_info info;
 	struct vlab_proto_out o;
 	memset(&info, 0, sizeof(info));
-	plat_info(&info);
+	plat_info_basic(&info);
 	vlab_proto_out_init(&o, out, cap);
 	vlab_proto_put_word(&o, "READY");
 	vlab_proto_put_word(&o, VLAB_PROTO_VERSION);

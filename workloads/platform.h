@@ -77,6 +77,10 @@ struct plat_info {
 
 /* Fills *info.  Never fails (unknown fields stay empty). */
 void plat_info(struct plat_info *info);
+/* Only what READY reports (platform, kernel, cpus, total memory), and
+ * cheaply: no file is read for it but the count of CPUs online.  Every
+ * start of an instance waits for it. */
+void plat_info_basic(struct plat_info *info);
 
 /* ---- time ---- */
 

@@ -121,7 +121,7 @@ static void copy(char *dst, size_t cap, const char *src)
 	snprintf(dst, cap, "%s", src ? src : "");
 }
 
-void plat_info(struct plat_info *info)
+void plat_info_basic(struct plat_info *info)
 {
 	memset(info, 0, sizeof(*info));
 	copy(info->platform, sizeof(info->platform), "linux");
@@ -134,12 +134,17 @@ void plat_info(struct plat_info *info)
 	}
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 	info->cpus = n > 0 ? (uint32_t)n : 0;
-	cpu_set_t set;
-	if (sched_getaffinity(0, sizeof(set), &set) == 0)
-		info->cpus_allowed = (uint32_t)CPU_COUNT(&set);
 	struct sysinfo si;
 	if (sysinfo(&si) == 0)
 		info->mem_total_bytes = (uint64_t)si.totalram * si.mem_unit;
+}
+
+void plat_info(struct plat_info *info)
+{
+	plat_info_basic(info);
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		info->cpus_allowed = (uint32_t)CPU_COUNT(&set);
 	info->mem_free_bytes = linux_mem_available();
 	info->mem_limit_bytes = linux_cgroup_mem_limit(NULL);
 	struct timespec ts;
