@@ -183,6 +183,9 @@ enum vlab_state vlab_instance_state(const struct vlab_instance *inst);
 pid_t vlab_instance_pid(const struct vlab_instance *inst); /* 0 when none */
 int vlab_instance_control_fd(const struct vlab_instance *inst);
 int vlab_instance_console_fd(const struct vlab_instance *inst);
+/* -1 once the event channel has ended (its process closed it, as the
+ * host's agent does at its exec): nothing more will come, and a poll on
+ * it would return at once. */
 int vlab_instance_event_fd(const struct vlab_instance *inst);
 /* pidfd of the instance process (readable when it exits), -1 when none. */
 int vlab_instance_pidfd(const struct vlab_instance *inst);

@@ -352,9 +352,12 @@ static int wait_control(struct vlab_instance *inst, int timeout_ms,
 		if (now >= deadline)
 			return vlab_err_set(err, ETIMEDOUT, "%s: no answer from the agent within %d ms",
 					    inst->spec.name, timeout_ms);
+		/* (An event channel at its end would make poll return at
+		 * once, again and again: a busy loop on the CPU the agent
+		 * needs.  The host's agent closes it at its exec.) */
 		struct pollfd pfd[3] = {
+			{.fd = vlab_instance_event_fd(inst), .events = POLLIN},
 			{.fd = inst->control_fd, .events = POLLIN},
-			{.fd = inst->event_fd, .events = POLLIN},
 			{.fd = inst->pidfd, .events = POLLIN},
 		};
 		int ms = (int)((deadline - now + 999999) / 1000000);
@@ -363,7 +366,7 @@ static int wait_control(struct vlab_instance *inst, int timeout_ms,
 			return vlab_err_set(err, errno, "poll");
 		if (r <= 0)
 			continue;
-		if (pfd[1].revents)
+		if (pfd[0].revents)
 			drain_events(inst);
 		if (pfd[2].revents) {
 			/* Ended: take what it left on the control channel, then
@@ -371,7 +374,7 @@ static int wait_control(struct vlab_instance *inst, int timeout_ms,
 			while (vlab_lines_fill(&inst->control_in, inst->control_fd, NULL) > 0)
 				;
 			exited = 1;
-		} else if (pfd[0].revents) {
+		} else if (pfd[1].revents) {
 			if (vlab_lines_fill(&inst->control_in, inst->control_fd, err) < 0)
 				return -1;
 		}
@@ -542,7 +545,7 @@ int vlab_instance_console_fd(const struct vlab_instance *inst)
 
 int vlab_instance_event_fd(const struct vlab_instance *inst)
 {
-	return inst->event_fd;
+	return inst->event_in.eof ? -1 : inst->event_fd;
 }
 
 int vlab_instance_pidfd(const struct vlab_instance *inst)

@@ -238,7 +238,8 @@ static const char *wait_attr(struct vlab_instance *inst, const char *key, int ti
 		vlab_instance_pump(inst, NULL);
 		const char *v = vlab_instance_attr(inst, key);
 		if (v || vlab_now_ns() >= deadline ||
-		    vlab_instance_state(inst) != VLAB_STATE_RUNNING)
+		    vlab_instance_state(inst) != VLAB_STATE_RUNNING ||
+		    vlab_instance_event_fd(inst) < 0)
 			return v;
 		struct pollfd p = {.fd = vlab_instance_event_fd(inst), .events = POLLIN};
 		poll(&p, 1, 20);

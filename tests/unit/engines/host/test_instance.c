@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -85,6 +86,35 @@ static void test_dies_before_ready(void **state)
 	assert_int_equal(vlab_instance_pid(inst), 0);
 	assert_true(WIFEXITED(vlab_instance_exit_status(inst)));
 	assert_int_equal(WEXITSTATUS(vlab_instance_exit_status(inst)), 3);
+	vlab_instance_free(inst);
+}
+
+/* CPU time of this process, ms. */
+static double cpu_ms(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+}
+
+static void test_waits_without_spinning(void **state)
+{
+	(void)state;
+	struct vlab_err err = {0};
+	/* The instance's exec closes its event channel; READY comes 300 ms
+	 * later.  Waiting must sleep in poll meanwhile: a poll on the ended
+	 * channel returned at once, a busy loop that took the CPU the agent
+	 * needed (a host start after a workload took 3.9 ms, not 0.7). */
+	struct vlab_instance *inst = make("patient", "sh", "sleep 0.3; " ECHO_AGENT);
+	double before = cpu_ms();
+	assert_int_equal(vlab_instance_start(inst, &err), 0);
+	assert_int_equal(vlab_instance_wait_ready(inst, 5000, &err), 0);
+	double used = cpu_ms() - before;
+	print_message("waited 300+ ms for READY using %.1f ms of CPU\n", used);
+	assert_true(used < 100);
+	assert_int_equal(vlab_instance_event_fd(inst), -1); /* the channel has ended */
+	vlab_instance_stop(inst, 1000, NULL);
 	vlab_instance_free(inst);
 }
 
@@ -246,6 +276,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lifecycle),
 		cmocka_unit_test(test_dies_before_ready),
+		cmocka_unit_test(test_waits_without_spinning),
 		cmocka_unit_test(test_exec_failure_reported),
 		cmocka_unit_test(test_timeout_then_kill),
 		cmocka_unit_test(test_bad_specs),
