@@ -99,13 +99,37 @@ int ct_layer_base(char *buf, size_t len, struct vlab_err *err)
 	return 0;
 }
 
+/* The base for layers given to a mapped root (userns=on as root): the
+ * overlay is mounted with that unprivileged id's rights, so every folder
+ * on the way must let it pass.  Ours in /dev/shm (or /tmp), 0711: it may
+ * pass, not list; each layer inside is its own and 0700. */
+static int mapped_base(char *out, size_t len)
+{
+	const char *dir = on_tmpfs("/dev/shm") ? "/dev/shm" : "/tmp";
+	if (snprintf(out, len, "%s/vlab-%u-mapped", dir, (unsigned)geteuid()) >= (int)len)
+		return -1;
+	if (mkdir(out, 0711) < 0 && errno != EEXIST)
+		return -1;
+	struct stat st;
+	if (lstat(out, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 0066))
+		return -1;
+	return chmod(out, 0711);
+}
+
 int ct_layer_make(struct ct_layer *l, const char *tag, uid_t uid, gid_t gid,
 		  struct vlab_err *err)
 {
 	char base[VLAB_PATH_MAX];
+	int mapped = uid != geteuid();
 	memset(l, 0, sizeof(*l));
-	if (ct_layer_base(base, sizeof(base), err) < 0)
+	if (mapped) {
+		if (mapped_base(base, sizeof(base)) < 0)
+			return vlab_err_set(err, errno ? errno : EPERM,
+					    "no folder for a mapped root's layer in /dev/shm or /tmp");
+	} else if (ct_layer_base(base, sizeof(base), err) < 0) {
 		return -1;
+	}
 	if (snprintf(l->dir, sizeof(l->dir), "%s/ct/%s", base, tag) >= (int)sizeof(l->dir) ||
 	    snprintf(l->upper, sizeof(l->upper), "%s/upper", l->dir) >= (int)sizeof(l->upper) ||
 	    snprintf(l->work, sizeof(l->work), "%s/work", l->dir) >= (int)sizeof(l->work) ||
@@ -118,7 +142,7 @@ int ct_layer_make(struct ct_layer *l, const char *tag, uid_t uid, gid_t gid,
 			return vlab_err_set(err, errno, "create %s", l->dir);
 		char parent[VLAB_PATH_MAX + 8];
 		snprintf(parent, sizeof(parent), "%s/ct", base);
-		if (vlab_mkdir_p(parent, 0700, err) < 0)
+		if (vlab_mkdir_p(parent, mapped ? 0711 : 0700, err) < 0)
 			return -1;
 		if (mkdir(l->dir, 0700) < 0)
 			return vlab_err_set(err, errno, "create %s", l->dir);
@@ -132,7 +156,7 @@ int ct_layer_make(struct ct_layer *l, const char *tag, uid_t uid, gid_t gid,
 		return vlab_err_set(err, e, "create the container layer in %s", l->dir);
 	}
 	/* With a user namespace as root, the container's root owns its layer. */
-	if (uid != geteuid() && (chown(l->upper, uid, gid) < 0 || chown(l->work, uid, gid) < 0 ||
+	if (mapped && (chown(l->upper, uid, gid) < 0 || chown(l->work, uid, gid) < 0 ||
 				 chown(l->dir, uid, gid) < 0)) {
 		int e = errno;
 		ct_rm_tree(l->dir, NULL);
@@ -180,6 +204,10 @@ int ct_layer_sweep(struct vlab_err *err)
 	int rc = sweep_base(base, err);
 	if (strcmp(base, layers) && sweep_base(layers, err) < 0)
 		rc = -1;
+	char mapped[VLAB_PATH_MAX];
+	if (geteuid() == 0 && mapped_base(mapped, sizeof(mapped)) == 0 &&
+	    sweep_base(mapped, err) < 0)
+		rc = -1;
 	return rc;
 }
 
@@ -202,6 +230,11 @@ int ct_rootfs_mount(const struct ct_config *cfg, const struct ct_layer *l,
 		opts[n - 9] = '\0';
 		r = mount("overlay", l->merged, "overlay", MS_NODEV, opts);
 	}
+	if (r < 0 && errno == EACCES && cfg->userns && !cfg->rootless)
+		return vlab_err_set(err, errno,
+				    "mount the overlay (%s): with userns=on the container's root "
+				    "is uid %u of the host, which must be able to reach the image",
+				    opts, (unsigned)cfg->map_base);
 	if (r < 0)
 		return vlab_err_set(err, errno, "mount the overlay (%s)", opts);
 	if (ct_procdev_setup(l->merged, cfg->userns, err) < 0)

@@ -66,6 +66,48 @@ static void test_hostname_and_pid1(void **state)
 	vlab_instance_free(inst);
 }
 
+/* userns=on as root: the container's root is an unprivileged id range of
+ * the host (/etc/subuid's for root, else from 100000), its network
+ * namespace belongs to that user namespace (made by the clone, not ahead),
+ * and the cgroup limits still hold. */
+static void test_root_with_user_namespace(void **state)
+{
+	(void)state;
+	NEED_CONTAINER();
+	struct vlab_instance *inst =
+	    ct_must_start("userns", (const char *[]){"userns=on", "hostname=mapped", NULL});
+	assert_string_equal(vlab_instance_attr(inst, "userns"), "yes");
+	assert_non_null(vlab_instance_attr(inst, "cgroup.pids"));
+	struct vlab_container_run r =
+	    ct_sh(inst, "id -u; hostname; tr -s ' ' </proc/self/uid_map; "
+			"grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status | tr -d '\\t'; "
+			"ls /sys/class/net | tr '\\n' ' '; echo; /bin/ct-probe call unshare");
+	assert_int_equal(r.status, 0);
+	unsigned base = 0, count = 0;
+	int uid = -1;
+	char host[64] = "", tail[256] = "";
+	assert_int_equal(sscanf(r.out, "%d %63s 0 %u %u %255[^$]", &uid, host, &base, &count, tail),
+			 5);
+	assert_int_equal(uid, 0);
+	assert_string_equal(host, "mapped");
+	assert_true(base >= 65536); /* never the host's root or users */
+	assert_int_equal(count, 65536);
+	assert_non_null(strstr(tail, "NoNewPrivs:1\nSeccomp:2\nlo \nunshare 1\n"));
+	vlab_container_run_free(&r);
+	/* The host sees the container's root as that unprivileged id. */
+	char status[64], line[256];
+	snprintf(status, sizeof(status), "/proc/%s/status", vlab_instance_attr(inst, "init_pid"));
+	FILE *f = fopen(status, "r");
+	assert_non_null(f);
+	unsigned host_uid = 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Uid: %u", &host_uid) == 1)
+			break;
+	fclose(f);
+	assert_int_equal(host_uid, base);
+	vlab_instance_free(inst);
+}
+
 static void test_pids_limit_fork_bomb(void **state)
 {
 	(void)state;
@@ -720,6 +762,7 @@ int main(void)
 	skip_reason = ct_cannot_run(1);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hostname_and_pid1),
+		cmocka_unit_test(test_root_with_user_namespace),
 		cmocka_unit_test(test_pids_limit_fork_bomb),
 		cmocka_unit_test(test_memory_oom),
 		cmocka_unit_test(test_cpu_quota),
