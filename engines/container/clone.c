@@ -259,6 +259,12 @@ static void program_main(struct ct_runtime *rt, int fd, int mounted_fd)
 	if (n != 0)
 		_exit(127);
 	close(mounted_fd);
+	/* pivot_root gave us the container's root, but our working folder is
+	 * still the runtime's, on the host: it would lead out. */
+	if (chdir("/") < 0) {
+		vlab_err_set(&err, errno, "chdir / in the container");
+		goto fail;
+	}
 	/* (the phases in the order they happened) */
 	if (seccomp_ns && seccomp_ns < mounted_ns)
 		vlab_child_phase_at(child, "seccomp", seccomp_ns);

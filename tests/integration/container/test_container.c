@@ -393,6 +393,16 @@ static void test_old_root_unreachable(void **state)
 		    strcmp(t, "sysfs") && strcmp(t, "cgroup") && strcmp(t, "cgroup2"))
 			fail_msg("a %s mount is visible in the container", t);
 	vlab_container_run_free(&r);
+	/* The program's root and working folder are the container's: a
+	 * working folder left on the host would lead out of the container
+	 * (through /proc/2/cwd too).  The runtime runs from a host folder,
+	 * so a program that kept it would show it here. */
+	r = ct_sh(inst, "readlink /proc/2/cwd; readlink /proc/2/root; "
+			"ls /proc/2/cwd/ /proc/2/root/ | tr '\\n' ' '");
+	assert_string_equal(r.out, "/\n/\n"
+				   "/proc/2/cwd/: bin dev etc proc root sys tmp  "
+				   "/proc/2/root/: bin dev etc proc root sys tmp ");
+	vlab_container_run_free(&r);
 	vlab_instance_free(inst);
 	unlink(marker);
 }
