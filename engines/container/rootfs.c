@@ -103,11 +103,13 @@ int ct_layer_base(char *buf, size_t len, struct vlab_err *err)
  * overlay is mounted with that unprivileged id's rights, so every folder
  * on the way must let it pass.  Ours in /dev/shm (or /tmp), 0711: it may
  * pass, not list; each layer inside is its own and 0700. */
-static int mapped_base(char *out, size_t len)
+static int mapped_base(char *out, size_t len, int make)
 {
 	const char *dir = on_tmpfs("/dev/shm") ? "/dev/shm" : "/tmp";
 	if (snprintf(out, len, "%s/vlab-%u-mapped", dir, (unsigned)geteuid()) >= (int)len)
 		return -1;
+	if (!make)
+		return 0;
 	if (mkdir(out, 0711) < 0 && errno != EEXIST)
 		return -1;
 	struct stat st;
@@ -124,7 +126,7 @@ int ct_layer_make(struct ct_layer *l, const char *tag, uid_t uid, gid_t gid,
 	int mapped = uid != geteuid();
 	memset(l, 0, sizeof(*l));
 	if (mapped) {
-		if (mapped_base(base, sizeof(base)) < 0)
+		if (mapped_base(base, sizeof(base), 1) < 0)
 			return vlab_err_set(err, errno ? errno : EPERM,
 					    "no folder for a mapped root's layer in /dev/shm or /tmp");
 	} else if (ct_layer_base(base, sizeof(base), err) < 0) {
@@ -205,7 +207,7 @@ int ct_layer_sweep(struct vlab_err *err)
 	if (strcmp(base, layers) && sweep_base(layers, err) < 0)
 		rc = -1;
 	char mapped[VLAB_PATH_MAX];
-	if (geteuid() == 0 && mapped_base(mapped, sizeof(mapped)) == 0 &&
+	if (geteuid() == 0 && mapped_base(mapped, sizeof(mapped), 0) == 0 &&
 	    sweep_base(mapped, err) < 0)
 		rc = -1;
 	return rc;
