@@ -63,17 +63,19 @@ static int on_tmpfs(const char *path)
 
 /* <dir>/vlab-<uid> in a sticky shared folder, ours only: made 0700 or
  * already a folder (not a link) owned by us with no access for others. */
-static int own_subdir(const char *dir, char *out, size_t len)
+/* dir/vlab-<uid><suffix>: made with mode when missing; refused unless it
+ * is our own folder that grants nobody more than mode. */
+static int own_subdir(const char *dir, const char *suffix, mode_t mode, char *out, size_t len)
 {
-	if (snprintf(out, len, "%s/vlab-%u", dir, (unsigned)geteuid()) >= (int)len)
+	if (snprintf(out, len, "%s/vlab-%u%s", dir, (unsigned)geteuid(), suffix) >= (int)len)
 		return -1;
-	if (mkdir(out, 0700) < 0 && errno != EEXIST)
+	if (mkdir(out, mode) < 0 && errno != EEXIST)
 		return -1;
 	struct stat st;
 	if (lstat(out, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 0077))
+	    (st.st_mode & 0777 & ~mode))
 		return -1;
-	return 0;
+	return (st.st_mode & 0777) == mode ? 0 : chmod(out, mode); /* (the umask) */
 }
 
 int ct_layer_base(char *buf, size_t len, struct vlab_err *err)
@@ -94,7 +96,7 @@ int ct_layer_base(char *buf, size_t len, struct vlab_err *err)
 	if ((env && *env) || on_tmpfs(buf) || on_tmpfs(parent) || !on_tmpfs("/dev/shm"))
 		return 0;
 	char shm[VLAB_PATH_MAX];
-	if (own_subdir("/dev/shm", shm, sizeof(shm)) == 0)
+	if (own_subdir("/dev/shm", "", 0700, shm, sizeof(shm)) == 0)
 		snprintf(buf, len, "%s", shm);
 	return 0;
 }
@@ -106,17 +108,11 @@ int ct_layer_base(char *buf, size_t len, struct vlab_err *err)
 static int mapped_base(char *out, size_t len, int make)
 {
 	const char *dir = on_tmpfs("/dev/shm") ? "/dev/shm" : "/tmp";
-	if (snprintf(out, len, "%s/vlab-%u-mapped", dir, (unsigned)geteuid()) >= (int)len)
-		return -1;
 	if (!make)
-		return 0;
-	if (mkdir(out, 0711) < 0 && errno != EEXIST)
-		return -1;
-	struct stat st;
-	if (lstat(out, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 0066))
-		return -1;
-	return chmod(out, 0711);
+		return snprintf(out, len, "%s/vlab-%u-mapped", dir, (unsigned)geteuid()) < (int)len
+			   ? 0
+			   : -1;
+	return own_subdir(dir, "-mapped", 0711, out, len);
 }
 
 int ct_layer_make(struct ct_layer *l, const char *tag, uid_t uid, gid_t gid,
