@@ -23,15 +23,9 @@ uint64_t ct_caps_effective(const struct ct_config *cfg)
 	return (ct_caps_default | cfg->cap_add) & ~cfg->cap_drop;
 }
 
-int ct_caps_apply(uint64_t keep, struct vlab_err *err)
+int ct_caps_set(uint64_t keep, struct vlab_err *err)
 {
 	int last = (int)cap_max_bits() - 1;
-	for (int c = 0; c <= last && c < 64; c++) {
-		if (keep & BIT(c))
-			continue;
-		if (cap_drop_bound((cap_value_t)c) < 0 && errno != EINVAL)
-			return vlab_err_set(err, errno, "drop capability %d from the bounding set", c);
-	}
 	cap_t caps = cap_init(); /* all clear */
 	if (!caps)
 		return vlab_err_set(err, errno, "cap_init");
@@ -48,6 +42,20 @@ int ct_caps_apply(uint64_t keep, struct vlab_err *err)
 		return vlab_err_set(err, e, "set the capability sets");
 	}
 	cap_free(caps);
+	return 0;
+}
+
+int ct_caps_apply(uint64_t keep, struct vlab_err *err)
+{
+	int last = (int)cap_max_bits() - 1;
+	for (int c = 0; c <= last && c < 64; c++) {
+		if (keep & BIT(c))
+			continue;
+		if (cap_drop_bound((cap_value_t)c) < 0 && errno != EINVAL)
+			return vlab_err_set(err, errno, "drop capability %d from the bounding set", c);
+	}
+	if (ct_caps_set(keep, err) < 0)
+		return -1;
 	if (CAP_AMBIENT_SUPPORTED() && cap_reset_ambient() < 0)
 		return vlab_err_set(err, errno, "clear the ambient capabilities");
 	return 0;

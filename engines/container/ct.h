@@ -193,6 +193,10 @@ uint64_t ct_caps_effective(const struct ct_config *cfg);
 /* Drops the bounding set and sets permitted/effective to keep, clears
  * inheritable and ambient.  Must run before no_new_privs and seccomp. */
 int ct_caps_apply(uint64_t keep, struct vlab_err *err);
+/* Only permitted/effective to keep, inheritable cleared: for a process
+ * that never executes anything (the bounding and ambient sets matter only
+ * at an exec; dropping the bounding set is a system call per capability). */
+int ct_caps_set(uint64_t keep, struct vlab_err *err);
 
 /* ---- the container's filesystem (rootfs.c, procdev.c) ---- */
 

@@ -108,12 +108,13 @@ void ct_init_reap(pid_t main_pid, int mounted_fd)
 {
 	/* pid 1 keeps nothing of the runtime's: no descriptor at all (the
 	 * program has its own copies), no capability but CAP_KILL, which
-	 * forwards signals to a program running under another uid.  Then
-	 * the program may go on: the container is set up. */
+	 * forwards signals to a program running under another uid (it never
+	 * executes anything, so its bounding set stays: see ct_caps_set).
+	 * Then the program may go on: the container is set up. */
 	uint64_t now = vlab_now_ns();
 	close_from(0, mounted_fd - 1);
 	close_from(mounted_fd + 1, ~0u >> 1);
-	ct_caps_apply(1ull << CAP_KILL, NULL);
+	ct_caps_set(1ull << CAP_KILL, NULL);
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	if (write(mounted_fd, &now, sizeof(now)) != (ssize_t)sizeof(now))
 		_exit(127); /* the program is gone: so are we */

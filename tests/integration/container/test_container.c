@@ -306,6 +306,14 @@ static void test_capabilities_and_nnp(void **state)
 		expect_status(r.out, "Seccomp:", "2");
 		vlab_container_run_free(&r);
 	}
+	/* The init (pid 1) keeps CAP_KILL alone; it never executes anything,
+	 * so its bounding set is left as it was (ct_caps_set). */
+	struct vlab_container_run r1 = ct_sh(inst, "cat /proc/1/status");
+	expect_status(r1.out, "CapInh:", "0000000000000000");
+	expect_status(r1.out, "CapPrm:", "0000000000000020");
+	expect_status(r1.out, "CapEff:", "0000000000000020");
+	expect_status(r1.out, "NoNewPrivs:", "1");
+	vlab_container_run_free(&r1);
 	vlab_instance_free(inst);
 
 	/* Labs adjust the set by name: without NET_RAW (13) and MKNOD (27). */
