@@ -3,7 +3,11 @@
  *
  *   host agent   the probe agent as a plain process: no isolation at all
  *   vlab         vlab_instance_start() of the container engine to the
- *                agent's READY seen by the front end (the startup metric)
+ *                agent's READY seen by the front end (the startup metric);
+ *                its runtime forked by the program's zygote, which the
+ *                warm-up runs start (engines/zygote.h)
+ *   vlab, exec   the same with VLAB_ZYGOTE=0: the runtime executed afresh
+ *                for every start, as crun and runc are
  *   crun, runc   `crun run` / `runc run` of an OCI bundle on the same image
  *                and agent, with the same namespaces and limits
  *   bwrap        `bwrap --unshare-all` on the same image (no cgroups)
@@ -46,10 +50,10 @@
 extern char **environ;
 
 #define MAX_RUNS 5000
-#define NCOLS 6
+#define NCOLS 7
 #define NPHASES 7
 
-enum { COL_HOST, COL_VLAB, COL_VERSUS, COL_CRUN, COL_RUNC, COL_BWRAP };
+enum { COL_HOST, COL_VLAB, COL_VLAB_EXEC, COL_VERSUS, COL_CRUN, COL_RUNC, COL_BWRAP };
 
 struct column {
 	const char *name;
@@ -312,7 +316,7 @@ int main(int argc, char **argv)
 
 	struct column col[NCOLS] = {
 		[COL_HOST] = {.name = "host agent"}, [COL_VLAB] = {.name = "vlab"},
-		[COL_VERSUS] = {.name = "vs. --versus"},
+		[COL_VLAB_EXEC] = {.name = "vlab, exec"}, [COL_VERSUS] = {.name = "vs. --versus"},
 		[COL_CRUN] = {.name = "crun"},	     [COL_RUNC] = {.name = "runc"},
 		[COL_BWRAP] = {.name = "bwrap"},
 	};
@@ -371,6 +375,17 @@ int main(int argc, char **argv)
 			case COL_VLAB: {
 				size_t before = col[k].n;
 				ms = vlab_once((int)before, NULL);
+				break;
+			}
+			case COL_VLAB_EXEC: {
+				char *was = getenv("VLAB_ZYGOTE") ? strdup(getenv("VLAB_ZYGOTE")) : NULL;
+				setenv("VLAB_ZYGOTE", "0", 1);
+				ms = vlab_once(-1, NULL);
+				if (was)
+					setenv("VLAB_ZYGOTE", was, 1);
+				else
+					unsetenv("VLAB_ZYGOTE");
+				free(was);
 				break;
 			}
 			case COL_VERSUS:

@@ -1,10 +1,11 @@
 /* engines/engine.h: the one interface the three engines (and the host
  * baseline) implement, and the instance object the front ends hold.
  *
- * One process per instance.  vlab_instance_start() re-executes vlab itself
- * with the hidden subcommand `__instance`; that child runs the engine's
- * serve() (the container runtime, the VMM, the unikernel monitor, or the
- * host agent).  The parent keeps only file descriptors and a pid:
+ * One process per instance.  vlab_instance_start() starts the engine's own
+ * program (forked by that program's zygote, engines/zygote.h) or vlab
+ * itself re-executed, with the hidden subcommand `__instance`; that child
+ * runs the engine's serve() (the container runtime, the VMM, the unikernel
+ * monitor, or the host agent).  The parent keeps only file descriptors and a pid:
  *
  *   control   socket: the probe agent's line protocol (READY, requests)
  *   console   socket: the human console (VM ttyS0, container stdio, ...)

@@ -1,8 +1,10 @@
 /* engines/spawn.c: starting an instance process.
  *
- * posix_spawn (fast even from a large parent: no page tables copied) of the
- * engine's own program or of vlab itself, with the four descriptors at fixed
- * numbers, then a pidfd to follow it. */
+ * An engine's own program is forked by its zygote (engines/zygote.h), which
+ * skips the program's start-up; else, or when that fails, posix_spawn (fast
+ * even from a large parent: no page tables copied) of the program or of vlab
+ * itself, with the four descriptors at fixed numbers, then a pidfd to follow
+ * it. */
 #include "engines/spawn.h"
 
 #include <errno.h>
@@ -17,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/paths.h"
+#include "engines/zygote.h"
 
 extern char **environ;
 
@@ -106,12 +109,19 @@ int vlab_spawn_instance(const struct vlab_engine *e, const struct vlab_spec *spe
 	*pidfd = -1;
 
 	/* The engine's own program when it has one, else vlab re-executed. */
-	if (e->program && vlab_program_path(e->program, self, sizeof(self)) == 0)
+	int program = e->program && vlab_program_path(e->program, self, sizeof(self)) == 0;
+	if (program)
 		envp = program_env(&self_entry);
 	else if (vlab_self_exe(self, sizeof(self), err) < 0)
 		return -1;
 	if (!(argv = child_argv(spec, t0_ns, self, &own, err)))
 		goto out;
+	struct vlab_err zerr = {0};
+	if (program &&
+	    vlab_zygote_spawn(self, argv, envp ? envp : environ, child_fds, pid, pidfd, &zerr) == 0) {
+		r = 0;
+		goto out;
+	}
 
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;

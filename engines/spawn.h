@@ -10,8 +10,9 @@
 #include "engines/engine.h"
 
 /* Starts the process that serves an instance of spec on engine e: e's own
- * program when it has one and it is found (core/paths.h), else vlab
- * re-executed, as `PROGRAM __instance --engine ... --opt k=v ...`.
+ * program when it has one and it is found (core/paths.h), forked by its
+ * zygote (engines/zygote.h) or else executed, or vlab re-executed, as
+ * `PROGRAM __instance --engine ... --opt k=v ...`.
  * child_fds (control, console, event, counter page) land on the
  * VLAB_CHILD_*_FD numbers; signals are unblocked and at their defaults;
  * the process leads its own session.  On success *pid and *pidfd (close on

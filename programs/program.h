@@ -4,14 +4,19 @@
  * `program`, engines/instance.c), with the same arguments and descriptors.
  * It links one engine and what that engine needs: no terminal UI, no Lua,
  * no other engine.  So it starts sooner, forks cheaper, and what stays
- * resident beside the guest or the container is the engine's own code. */
+ * resident beside the guest or the container is the engine's own code.
+ * `PROGRAM __zygote FRONT-END-PID` is the same program waiting to fork
+ * instance processes for that front end (engines/zygote.h). */
 #ifndef VLAB_PROGRAMS_PROGRAM_H
 #define VLAB_PROGRAMS_PROGRAM_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engines/engine.h"
+#include "engines/zygote.h"
 
 static const struct vlab_engine *program_engine;
 
@@ -20,14 +25,22 @@ static const struct vlab_engine *program_find(const char *name)
 	return name && !strcmp(name, program_engine->name) ? program_engine : NULL;
 }
 
+static int program_instance(int argc, char **argv)
+{
+	return vlab_child_run(argc - 1, argv + 1, program_find);
+}
+
 static inline int vlab_program_main(int argc, char **argv, const struct vlab_engine *e)
 {
+	program_engine = e;
+	/* Forked ready to serve instances (engines/zygote.h). */
+	if (argc == 3 && !strcmp(argv[1], "__zygote") && atoi(argv[2]) == (int)getppid())
+		return vlab_zygote_main(program_instance);
 	if (argc < 2 || strcmp(argv[1], "__instance")) {
 		fprintf(stderr, "%s: serves vlab's %s instances; vlab starts it\n", argv[0], e->name);
 		return 2;
 	}
-	program_engine = e;
-	return vlab_child_run(argc - 1, argv + 1, program_find);
+	return program_instance(argc, argv);
 }
 
 #endif
