@@ -3,12 +3,12 @@
  *
  *   front end                         zygote (PROGRAM __zygote PID)
  *   spawn once, a socket at fd 3 --->  waits on it
- *   request: argv, environment,
- *   umask; the four instance fds,
- *   the working folder, stdio ------>  clone3(CLONE_PARENT): the child is
+ *   request: argv, environment;
+ *   the four instance fds, the
+ *   working folder, stdio ---------->  clone3(CLONE_PARENT): the child is
  *                                      the front end's; it takes the fds,
- *                                      folder, umask and environment and
- *                                      runs the program's main
+ *                                      folder and environment and runs
+ *                                      the program's main
  *           <------------------------  its pid and a pidfd, or an errno
  */
 #include "engines/zygote.h"
@@ -43,7 +43,7 @@ extern char **environ;
 #define ZY_REPLY_MS 5000
 
 struct zy_head {
-	uint32_t magic, argc, envc, umask;
+	uint32_t magic, argc, envc;
 };
 
 struct zy_reply {
@@ -233,26 +233,26 @@ int vlab_zygote_spawn(const char *program, char *const argv[], char *const envp[
 	const char *off = getenv("VLAB_ZYGOTE");
 	if (off && !strcmp(off, "0"))
 		return vlab_err_set(err, ENOTSUP, "zygotes are off (VLAB_ZYGOTE=0)");
-	static char msg[ZY_MAX_MSG];
+	static char msg[ZY_MAX_MSG]; /* (under the lock) */
 	struct zy_head h = {.magic = ZY_MAGIC};
-	mode_t um = umask(0);
-	umask(um);
-	h.umask = (uint32_t)um;
+	int r = -1;
+	pthread_mutex_lock(&zy_lock);
 	size_t at = put_strings(msg, sizeof(h), sizeof(msg), argv, &h.argc);
 	if (at)
 		at = put_strings(msg, at, sizeof(msg), envp, &h.envc);
-	if (!at || h.argc == 0)
-		return vlab_err_set(err, E2BIG, "arguments and environment too big for the zygote");
+	if (!at || h.argc == 0) {
+		vlab_err_set(err, E2BIG, "arguments and environment too big for the zygote");
+		goto out;
+	}
 	memcpy(msg, &h, sizeof(h));
 	int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (cwd < 0)
 		cwd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (cwd < 0)
-		return vlab_err_set(err, errno, "open the working folder");
+	if (cwd < 0) {
+		vlab_err_set(err, errno, "open the working folder");
+		goto out;
+	}
 	int fds[ZY_NFDS] = {child_fds[0], child_fds[1], child_fds[2], child_fds[3], cwd, 0, 1, 2};
-
-	pthread_mutex_lock(&zy_lock);
-	int r = -1;
 	/* A zygote that died (killed, or its program replaced) is started
 	 * again once; one that fails at once is not tried again. */
 	for (int attempt = 0; attempt < 2 && r < 0; attempt++) {
@@ -266,8 +266,9 @@ int vlab_zygote_spawn(const char *program, char *const argv[], char *const envp[
 		if (r < 0 && fresh)
 			break;
 	}
-	pthread_mutex_unlock(&zy_lock);
 	close(cwd);
+out:
+	pthread_mutex_unlock(&zy_lock);
 	return r;
 }
 
@@ -292,9 +293,11 @@ void vlab_zygote_stop_all(void)
 
 /* ---- the zygote ---- */
 
-/* In the forked child: the request's descriptors, folder, umask, session
- * and signal mask, as posix_spawn would have set them up. */
-static void child_setup(const int fds[ZY_NFDS], mode_t um)
+/* In the forked child: the request's descriptors and folder, a session of
+ * its own and no blocked signal, as posix_spawn would have set them up.
+ * (Its umask is the zygote's, which is the front end's: vlab never
+ * changes it, and reading it back is not possible without setting it.) */
+static void child_setup(const int fds[ZY_NFDS])
 {
 	int hi[ZY_NFDS];
 	/* above every number we are about to fill, before filling any */
@@ -309,7 +312,6 @@ static void child_setup(const int fds[ZY_NFDS], mode_t um)
 	if (fchdir(hi[4]) < 0 && chdir("/") < 0)
 		_exit(127);
 	syscall(SYS_close_range, VLAB_CHILD_COUNTERS_FD + 1, ~0u, 0);
-	umask(um);
 	setsid();
 	sigset_t none;
 	sigemptyset(&none);
@@ -390,7 +392,7 @@ int vlab_zygote_main(int (*run)(int argc, char **argv))
 			};
 			long pid = syscall(SYS_clone3, &ca, sizeof(ca));
 			if (pid == 0) {
-				child_setup(fds, (mode_t)h.umask);
+				child_setup(fds);
 				environ = envp;
 				const char *base = strrchr(argv[0], '/');
 				prctl(PR_SET_NAME, base ? base + 1 : argv[0]);

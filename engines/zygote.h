@@ -9,7 +9,7 @@
  * forks a child with CLONE_PARENT, so that the instance process is the
  * front end's child exactly as a spawned one is (its pidfd, its exit
  * status, SIGCHLD, PR_SET_PDEATHSIG), with the front end's environment,
- * working folder, umask and stdio of that moment and the four instance
+ * working folder and stdio of that moment and the four instance
  * descriptors.  Fork of the waiting program: 0.11 ms here, against 0.44 ms
  * for posix_spawn and exec.
  *
