@@ -36,7 +36,7 @@
 
 extern char **environ;
 
-#define ZY_MAGIC 0x7a796731u /* "zyg1" */
+#define ZY_MAGIC 0x7a796732u /* "zyg2": the format of the messages below */
 #define ZY_NFDS 8            /* control, console, event, counters, cwd, stdin, stdout, stderr */
 #define ZY_MAX_MSG (192 * 1024)
 #define ZY_MAX_STRINGS 4096
