@@ -302,7 +302,8 @@ static void child_setup(const int fds[ZY_NFDS])
 	int hi[ZY_NFDS];
 	/* above every number we are about to fill, before filling any */
 	for (int i = 0; i < ZY_NFDS; i++)
-		hi[i] = fcntl(fds[i], F_DUPFD, 64);
+		if ((hi[i] = fcntl(fds[i], F_DUPFD, 64)) < 0)
+			_exit(127); /* (the front end sees it end at once) */
 	static const int at[4] = {VLAB_CHILD_CONTROL_FD, VLAB_CHILD_CONSOLE_FD,
 				  VLAB_CHILD_EVENT_FD, VLAB_CHILD_COUNTERS_FD};
 	for (int i = 0; i < 3; i++)
@@ -383,6 +384,11 @@ int vlab_zygote_main(int (*run)(int argc, char **argv))
 		    !(envp = get_strings(buf, (size_t)n, &at, h.envc))) {
 			rep.err = EPROTO;
 		} else {
+			/* A raw clone3: glibc's fork() has no CLONE_PARENT.  (The
+			 * child's glibc thread descriptor keeps our tid, which
+			 * glibc since 2.34 does not use for the calling thread:
+			 * raise() asks the kernel.  The container's init is made
+			 * the same way, clone.c.) */
 			int pidfd = -1;
 			struct clone_args ca = {
 				/* (no exit_signal with CLONE_PARENT: the child
