@@ -319,6 +319,30 @@ static void child_setup(const int fds[ZY_NFDS])
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+/* What ps shows for the child: the zygote's command line is the only room
+ * there is (the request's arguments are in the heap), so the program and
+ * the instance's name (after --name), as much as fits. */
+static void retitle(char *area, size_t len, char *const argv[], int argc)
+{
+	const char *name = "";
+	for (int i = 1; i + 1 < argc; i++)
+		if (!strcmp(argv[i], "--name"))
+			name = argv[i + 1];
+	if (len < 2)
+		return;
+	memset(area, 0, len);
+	size_t l = strlen(argv[0]) < len - 1 ? strlen(argv[0]) : len - 1;
+	memcpy(area, argv[0], l);
+	size_t at = l + 1;
+	if (*name && at < len - 1) {
+		size_t n = strlen(name) < len - 1 - at ? strlen(name) : len - 1 - at;
+		memcpy(area + at, name, n);
+		at += n + 1;
+	}
+	/* (as root; elsewhere the blanked rest shows as spaces) */
+	prctl(PR_SET_MM, PR_SET_MM_ARG_END, (unsigned long)(area + at), 0, 0);
+}
+
 /* Splits n strings off buf[*at..len); NULL when they do not fit. */
 static char **get_strings(char *buf, size_t len, size_t *at, uint32_t n)
 {
@@ -335,8 +359,10 @@ static char **get_strings(char *buf, size_t len, size_t *at, uint32_t n)
 	return v;
 }
 
-int vlab_zygote_main(int (*run)(int argc, char **argv))
+int vlab_zygote_main(int zargc, char **zargv, int (*run)(int argc, char **argv))
 {
+	char *area = zargv[0];
+	size_t area_len = (size_t)(zargv[zargc - 1] + strlen(zargv[zargc - 1]) + 1 - area);
 	/* `PROGRAM __zygote OWNER`: ends with its owner, the front end. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	prctl(PR_SET_NAME, "vlab-zygote");
@@ -402,6 +428,7 @@ int vlab_zygote_main(int (*run)(int argc, char **argv))
 				environ = envp;
 				const char *base = strrchr(argv[0], '/');
 				prctl(PR_SET_NAME, base ? base + 1 : argv[0]);
+				retitle(area, area_len, argv, (int)h.argc);
 				exit(run((int)h.argc, argv));
 			}
 			if (pid < 0) {

@@ -37,9 +37,10 @@ int vlab_zygote_count(void);
 /* Stops this process's zygotes (they also end when it does). */
 void vlab_zygote_stop_all(void);
 
-/* Program side: `PROGRAM __zygote`.  Serves requests until the front end
- * goes away; in each forked child returns run(argc, argv) of the request
- * as the child's exit status.  Never returns in the zygote itself. */
-int vlab_zygote_main(int (*run)(int argc, char **argv));
+/* Program side: `PROGRAM __zygote FRONT-END-PID` (zargc, zargv: its own
+ * command line).  Serves requests until the front end goes away; each
+ * forked child shows `PROGRAM NAME` (the instance's) to ps and exits with
+ * run(argc, argv) of the request.  Never returns in the zygote itself. */
+int vlab_zygote_main(int zargc, char **zargv, int (*run)(int argc, char **argv));
 
 #endif

@@ -35,7 +35,7 @@ static inline int vlab_program_main(int argc, char **argv, const struct vlab_eng
 	program_engine = e;
 	/* Forked ready to serve instances (engines/zygote.h). */
 	if (argc == 3 && !strcmp(argv[1], "__zygote") && atoi(argv[2]) == (int)getppid())
-		return vlab_zygote_main(program_instance);
+		return vlab_zygote_main(argc, argv, program_instance);
 	if (argc < 2 || strcmp(argv[1], "__instance")) {
 		fprintf(stderr, "%s: serves vlab's %s instances; vlab starts it\n", argv[0], e->name);
 		return 2;

@@ -141,6 +141,20 @@ static void test_instances_are_our_children(void **state)
 	char comm[32];
 	comm_of(vlab_instance_pid(a), comm, sizeof(comm));
 	assert_string_equal(comm, "vlab-unikernel");
+	/* ps shows the program and the instance's name, not the zygote's
+	 * command line. */
+	char path[64], cmd[512];
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)vlab_instance_pid(a));
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	size_t cl = fread(cmd, 1, sizeof(cmd) - 1, f);
+	fclose(f);
+	for (size_t i = 0; i < cl; i++)
+		if (!cmd[i])
+			cmd[i] = ' ';
+	cmd[cl] = '\0';
+	if (!strstr(cmd, "vlab-unikernel zy") || strstr(cmd, "__zygote"))
+		fail_msg("the instance's command line reads '%s'", cmd);
 	/* A second one comes from the same zygote. */
 	struct vlab_instance *b = must_start(HELLO);
 	assert_int_equal(our_zygote(), zygote);
