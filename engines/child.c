@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -106,12 +109,16 @@ void vlab_child_log(struct vlab_child *child, const char *fmt, ...)
 	event(child, "log %s", text);
 }
 
-/* Closes every descriptor above the four we inherit. */
+/* Closes every descriptor above the four we inherit, but a network
+ * namespace that a zygote made ahead (VLAB_CHILD_NETNS_FD). */
 static void close_others(void)
 {
-	if (syscall(SYS_close_range, VLAB_CHILD_COUNTERS_FD + 1, ~0u, 0) == 0)
+	int from = VLAB_CHILD_COUNTERS_FD + 1;
+	if (ioctl(VLAB_CHILD_NETNS_FD, NS_GET_NSTYPE) == CLONE_NEWNET)
+		from = VLAB_CHILD_NETNS_FD + 1;
+	if (syscall(SYS_close_range, (unsigned)from, ~0u, 0) == 0)
 		return;
-	for (int fd = VLAB_CHILD_COUNTERS_FD + 1; fd < 1024; fd++)
+	for (int fd = from; fd < 1024; fd++)
 		close(fd);
 }
 

@@ -31,6 +31,9 @@
 #define VLAB_CHILD_CONSOLE_FD 4
 #define VLAB_CHILD_EVENT_FD 5
 #define VLAB_CHILD_COUNTERS_FD 6
+/* Forked by a zygote: a network namespace it made ahead (the container
+ * engine's; engines/zygote.h), else not open. */
+#define VLAB_CHILD_NETNS_FD 7
 
 /* What the host can do for an engine, found by its probe(). */
 enum vlab_avail_level {

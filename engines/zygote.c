@@ -41,6 +41,7 @@ extern char **environ;
 #define ZY_MAX_MSG (192 * 1024)
 #define ZY_MAX_STRINGS 4096
 #define ZY_REPLY_MS 5000
+#define ZY_IDLE_MS 10 /* no request for this long: make the next netns */
 
 struct zy_head {
 	uint32_t magic, argc, envc;
@@ -293,17 +294,19 @@ void vlab_zygote_stop_all(void)
 
 /* ---- the zygote ---- */
 
-/* In the forked child: the request's descriptors and folder, a session of
- * its own and no blocked signal, as posix_spawn would have set them up.
- * (Its umask is the zygote's, which is the front end's: vlab never
- * changes it, and reading it back is not possible without setting it.) */
-static void child_setup(const int fds[ZY_NFDS])
+/* In the forked child: the request's descriptors and folder (and the
+ * network namespace made ahead, netns_fd), a session of its own and no
+ * blocked signal, as posix_spawn would have set them up.  (Its umask is
+ * the zygote's, which is the front end's: vlab never changes it, and
+ * reading it back is not possible without setting it.) */
+static void child_setup(const int fds[ZY_NFDS], int netns_fd)
 {
 	int hi[ZY_NFDS];
 	/* above every number we are about to fill, before filling any */
 	for (int i = 0; i < ZY_NFDS; i++)
 		if ((hi[i] = fcntl(fds[i], F_DUPFD, 64)) < 0)
 			_exit(127); /* (the front end sees it end at once) */
+	int ns = netns_fd >= 0 ? fcntl(netns_fd, F_DUPFD, 64) : -1;
 	static const int at[4] = {VLAB_CHILD_CONTROL_FD, VLAB_CHILD_CONSOLE_FD,
 				  VLAB_CHILD_EVENT_FD, VLAB_CHILD_COUNTERS_FD};
 	for (int i = 0; i < 3; i++)
@@ -312,7 +315,9 @@ static void child_setup(const int fds[ZY_NFDS])
 		dup2(hi[i], at[i]); /* (fd 3 was the zygote's socket) */
 	if (fchdir(hi[4]) < 0 && chdir("/") < 0)
 		_exit(127);
-	syscall(SYS_close_range, VLAB_CHILD_COUNTERS_FD + 1, ~0u, 0);
+	if (ns >= 0)
+		dup2(ns, VLAB_CHILD_NETNS_FD);
+	syscall(SYS_close_range, ns >= 0 ? VLAB_CHILD_NETNS_FD + 1 : VLAB_CHILD_NETNS_FD, ~0u, 0);
 	setsid();
 	sigset_t none;
 	sigemptyset(&none);
@@ -359,8 +364,10 @@ static char **get_strings(char *buf, size_t len, size_t *at, uint32_t n)
 	return v;
 }
 
-int vlab_zygote_main(int zargc, char **zargv, int (*run)(int argc, char **argv))
+int vlab_zygote_main(int zargc, char **zargv, int (*run)(int argc, char **argv),
+		     int (*netns)(void))
 {
+	int ahead = -1; /* the network namespace for the next child */
 	char *area = zargv[0];
 	size_t area_len = (size_t)(zargv[zargc - 1] + strlen(zargv[zargc - 1]) + 1 - area);
 	/* `PROGRAM __zygote OWNER`: ends with its owner, the front end. */
@@ -379,6 +386,13 @@ int vlab_zygote_main(int zargc, char **zargv, int (*run)(int argc, char **argv))
 		struct iovec iov = {.iov_base = buf, .iov_len = ZY_MAX_MSG};
 		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
 				    .msg_controllen = sizeof(u.b)};
+		/* Idle: the next child's network namespace, made now rather
+		 * than while a container starts. */
+		if (netns && ahead < 0) {
+			struct pollfd p = {.fd = 3, .events = POLLIN};
+			if (poll(&p, 1, ZY_IDLE_MS) == 0 && (ahead = netns()) < 0)
+				netns = NULL; /* it cannot here: not again */
+		}
 		ssize_t n = recvmsg(3, &mh, MSG_CMSG_CLOEXEC);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -424,7 +438,7 @@ int vlab_zygote_main(int zargc, char **zargv, int (*run)(int argc, char **argv))
 			};
 			long pid = syscall(SYS_clone3, &ca, sizeof(ca));
 			if (pid == 0) {
-				child_setup(fds);
+				child_setup(fds, ahead);
 				environ = envp;
 				const char *base = strrchr(argv[0], '/');
 				prctl(PR_SET_NAME, base ? base + 1 : argv[0]);
@@ -434,6 +448,10 @@ int vlab_zygote_main(int zargc, char **zargv, int (*run)(int argc, char **argv))
 			if (pid < 0) {
 				rep.err = errno;
 			} else {
+				/* It went to that child alone. */
+				if (ahead >= 0)
+					close(ahead);
+				ahead = -1;
 				rep.pid = (int32_t)pid;
 				union {
 					char b[CMSG_SPACE(sizeof(int))];

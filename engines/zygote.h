@@ -40,7 +40,13 @@ void vlab_zygote_stop_all(void);
 /* Program side: `PROGRAM __zygote FRONT-END-PID` (zargc, zargv: its own
  * command line).  Serves requests until the front end goes away; each
  * forked child shows `PROGRAM NAME` (the instance's) to ps and exits with
- * run(argc, argv) of the request.  Never returns in the zygote itself. */
-int vlab_zygote_main(int zargc, char **zargv, int (*run)(int argc, char **argv));
+ * run(argc, argv) of the request.  Never returns in the zygote itself.
+ *
+ * netns, when given, makes a network namespace ahead of the next instance
+ * (its fd, or -1): the zygote calls it once no request has come for a
+ * while, and hands the namespace to exactly one child, at
+ * VLAB_CHILD_NETNS_FD, closing its own copy at the fork. */
+int vlab_zygote_main(int zargc, char **zargv, int (*run)(int argc, char **argv),
+		     int (*netns)(void));
 
 #endif

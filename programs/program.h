@@ -30,12 +30,15 @@ static int program_instance(int argc, char **argv)
 	return vlab_child_run(argc - 1, argv + 1, program_find);
 }
 
-static inline int vlab_program_main(int argc, char **argv, const struct vlab_engine *e)
+/* netns: the engine's maker of network namespaces ahead, for its zygote
+ * (NULL: none). */
+static inline int vlab_program_main(int argc, char **argv, const struct vlab_engine *e,
+				    int (*netns)(void))
 {
 	program_engine = e;
 	/* Forked ready to serve instances (engines/zygote.h). */
 	if (argc == 3 && !strcmp(argv[1], "__zygote") && atoi(argv[2]) == (int)getppid())
-		return vlab_zygote_main(argc, argv, program_instance);
+		return vlab_zygote_main(argc, argv, program_instance, netns);
 	if (argc < 2 || strcmp(argv[1], "__instance")) {
 		fprintf(stderr, "%s: serves vlab's %s instances; vlab starts it\n", argv[0], e->name);
 		return 2;

@@ -8,5 +8,5 @@ extern const struct vlab_engine vlab_engine_unikernel;
 
 int main(int argc, char **argv)
 {
-	return vlab_program_main(argc, argv, &vlab_engine_unikernel);
+	return vlab_program_main(argc, argv, &vlab_engine_unikernel, NULL);
 }

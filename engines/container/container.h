@@ -63,4 +63,10 @@ int vlab_container_run(struct vlab_instance *inst, char *const argv[], const cha
 		       int timeout_ms, struct vlab_container_run *r, struct vlab_err *err);
 void vlab_container_run_free(struct vlab_container_run *r);
 
+/* In the container program's zygote (engines/zygote.h), as root: a new
+ * network namespace for the next container, made while nothing starts
+ * (half a millisecond of kernel work, off the next start's path); its fd,
+ * or -1. */
+int vlab_container_netns_ahead(void);
+
 #endif

@@ -251,6 +251,9 @@ struct ct_netns {
 	struct vlab_err err;
 };
 void ct_netns_start(struct ct_netns *ns);
+/* Takes the namespace a zygote made ahead (VLAB_CHILD_NETNS_FD) into ns;
+ * 0 when there is none. */
+int ct_netns_ahead(struct ct_netns *ns);
 /* Waits for the thread; returns the namespace's fd, or -1 with the reason
  * in ns->err (or none when it was never started). */
 int ct_netns_wait(struct ct_netns *ns);

@@ -10,10 +10,12 @@
 #include <stdio.h>
 #include <net/if.h>
 #include <string.h>
+#include <linux/nsfs.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "engines/container/container.h"
 #include "engines/container/ct.h"
 
 int ct_net_loopback(struct vlab_err *err)
@@ -97,6 +99,27 @@ int ct_netns_wait(struct ct_netns *ns)
 		ns->started = 0;
 	}
 	return ns->fd;
+}
+
+int ct_netns_ahead(struct ct_netns *ns)
+{
+	memset(ns, 0, sizeof(*ns));
+	ns->fd = -1;
+	int fd = VLAB_CHILD_NETNS_FD;
+	if (ioctl(fd, NS_GET_NSTYPE) != CLONE_NEWNET)
+		return 0;
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	ns->fd = fd;
+	return 1;
+}
+
+int vlab_container_netns_ahead(void)
+{
+	if (geteuid() != 0)
+		return -1; /* (a user namespace makes its own, at the clone) */
+	struct ct_netns ns;
+	ct_netns_start(&ns);
+	return ct_netns_wait(&ns);
 }
 
 void ct_netns_close(struct ct_netns *ns)

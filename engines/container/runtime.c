@@ -448,17 +448,25 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 	 * each wake-up delays the init by a scheduler round). */
 	vlab_child_hold(child);
 	ct_slice_short();
-	/* Its network namespace is made meanwhile (net.c), from the start;
-	 * with a user namespace (rootless, or userns=on) it must belong to
-	 * that one, which the clone makes. */
-	if (geteuid() == 0)
+	/* Its network namespace: made ahead by the program's zygote, else by
+	 * a thread meanwhile (net.c), from the start; with a user namespace
+	 * (rootless, or userns=on) it must belong to that one, which the
+	 * clone makes. */
+	const char *netns_by = "clone";
+	if (ct_netns_ahead(&rt.netns)) {
+		netns_by = "zygote";
+	} else if (geteuid() == 0) {
 		ct_netns_start(&rt.netns);
+		netns_by = "thread";
+	}
 	if (ct_config_parse(spec, &rt.cfg, err) < 0) {
 		ct_netns_close(&rt.netns);
 		return -1;
 	}
-	if (rt.cfg.userns)
+	if (rt.cfg.userns) {
 		ct_netns_close(&rt.netns);
+		netns_by = "clone";
+	}
 	if (ct_rootfs_check(rt.cfg.rootfs, err) < 0 ||
 	    ct_owner_tag(rt.cfg.name, rt.tag, sizeof(rt.tag), err) < 0)
 		goto fail;
@@ -513,8 +521,13 @@ int ct_serve(const struct vlab_spec *spec, struct vlab_child *child, struct vlab
 		goto fail;
 	}
 	arm_timer(lp.timerfd, TICK_NS);
-	if (ct_netns_wait(&rt.netns) < 0 && rt.netns.err.msg[0])
+	if (ct_netns_wait(&rt.netns) < 0 && rt.netns.err.msg[0]) {
 		vlab_child_log(child, "network namespace made by the clone: %s", rt.netns.err.msg);
+		netns_by = "clone";
+	}
+	/* Who made the network namespace: the zygote ahead of this start, a
+	 * thread beside the cgroups, or the clone (a user namespace's). */
+	vlab_child_attr(child, "netns_by", "%s", netns_by);
 	if (rt.have_cg && rt.cg.ops->sched_enter(&rt.cg, err) < 0)
 		goto fail_cg;
 	int cloned = ct_clone_init(&rt, err);
