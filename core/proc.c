@@ -1,7 +1,8 @@
-/* core/proc.c: facts about a process from /proc. */
+/* core/proc.c: facts about a process from /proc, and how vlab spawns one. */
 #include "core/proc.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,4 +34,16 @@ int vlab_proc_starttime(pid_t pid, unsigned long long *out)
 	char *end;
 	*out = strtoull(p + 1, &end, 10);
 	return end == p + 1 ? -1 : 0;
+}
+
+void vlab_spawnattr_init(posix_spawnattr_t *attr)
+{
+	sigset_t none, all;
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_init(attr);
+	posix_spawnattr_setsigmask(attr, &none);
+	posix_spawnattr_setsigdefault(attr, &all);
+	posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+					       POSIX_SPAWN_SETSID);
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/paths.h"
+#include "core/proc.h"
 #include "engines/zygote.h"
 
 extern char **environ;
@@ -128,14 +129,7 @@ int vlab_spawn_instance(const struct vlab_engine *e, const struct vlab_spec *spe
 	posix_spawn_file_actions_init(&fa);
 	for (int i = 0; i < 4; i++)
 		posix_spawn_file_actions_adddup2(&fa, child_fds[i], at[i]);
-	posix_spawnattr_init(&attr);
-	sigset_t none, all;
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-						POSIX_SPAWN_SETSID);
+	vlab_spawnattr_init(&attr);
 	int rc = posix_spawn(pid, self, &fa, &attr, argv, envp ? envp : environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "core/paths.h"
+#include "core/proc.h"
 #include "engines/engine.h"
 
 extern char **environ;
@@ -100,14 +101,7 @@ static int start(struct zygote *z, const char *program, char *const envp[], stru
 	posix_spawnattr_t attr;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, sv[1], 3);
-	posix_spawnattr_init(&attr);
-	sigset_t none, all;
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-						POSIX_SPAWN_SETSID);
+	vlab_spawnattr_init(&attr);
 	pid_t pid;
 	int rc = posix_spawn(&pid, program, &fa, &attr, argv, envp);
 	posix_spawn_file_actions_destroy(&fa);

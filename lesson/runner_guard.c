@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/paths.h"
+#include "core/proc.h"
 #include "lesson/ipc.h"
 #include "lesson/runner.h"
 #include "lesson/sandbox.h"
@@ -164,14 +165,7 @@ int lesson_runner_spawn(const char *lab, pid_t *pid, int *sock, struct vlab_err 
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, sv[1], LESSON_RUNNER_FD);
-	posix_spawnattr_init(&attr);
-	sigset_t none, all;
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-						POSIX_SPAWN_SETSID);
+	vlab_spawnattr_init(&attr);
 	int rc = posix_spawn(pid, self, &fa, &attr, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
