@@ -24,6 +24,15 @@
 
 static char ct_rootfs[PATH_MAX];
 
+/* Set by main() (ct_cannot_run() or more): why this binary's tests skip. */
+static const char *skip_reason __attribute__((unused));
+
+#define NEED_CONTAINER()                                                                           \
+	do {                                                                                       \
+		if (skip_reason)                                                                   \
+			VTEST_SKIP("%s", skip_reason);                                             \
+	} while (0)
+
 /* Why container tests cannot run here, or NULL. */
 static inline const char *ct_cannot_run(int need_root)
 {

@@ -17,14 +17,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static const char *skip_reason;
-
-#define NEED_CONTAINER()                                                                           \
-	do {                                                                                       \
-		if (skip_reason)                                                                   \
-			VTEST_SKIP("%s", skip_reason);                                             \
-	} while (0)
-
 static void test_hostname_and_pid1(void **state)
 {
 	(void)state;

@@ -8,14 +8,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 
-static const char *skip_reason;
-
-#define NEED_CONTAINER()                                                                           \
-	do {                                                                                       \
-		if (skip_reason)                                                                   \
-			VTEST_SKIP("%s", skip_reason);                                             \
-	} while (0)
-
 static void test_masked_and_readonly_paths(void **state)
 {
 	(void)state;

@@ -7,14 +7,6 @@
 
 #include <sys/syscall.h>
 
-static const char *skip_reason;
-
-#define NEED_CONTAINER()                                                                           \
-	do {                                                                                       \
-		if (skip_reason)                                                                   \
-			VTEST_SKIP("%s", skip_reason);                                             \
-	} while (0)
-
 /* The inode of the network namespace of the container's init. */
 static unsigned long netns_of(struct vlab_instance *inst)
 {

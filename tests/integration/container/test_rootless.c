@@ -10,7 +10,6 @@
 
 #define NOBODY 65534
 
-static const char *skip_reason;
 static char runtime_dir[] = "/tmp/vlab-ct-rootless-XXXXXX";
 static const char *user_dir; /* VLAB_RUNTIME_DIR when not root */
 

@@ -13,14 +13,6 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-static const char *skip_reason;
-
-#define NEED_CONTAINER()                                                                           \
-	do {                                                                                       \
-		if (skip_reason)                                                                   \
-			VTEST_SKIP("%s", skip_reason);                                             \
-	} while (0)
-
 /* Runs "ct-probe VERB ARG..." and returns the errno it printed. */
 static long probe_errno(struct vlab_instance *inst, const char *args)
 {
