@@ -19,34 +19,11 @@
 
 #include "core/clock.h"
 #include "core/fdio.h"
+#include "engines/instance_int.h"
 #include "engines/spawn.h"
 
 #define CONTROL_LINE_MAX (1u << 20)
 #define EVENT_LINE_MAX 4096
-
-struct vlab_instance {
-	const struct vlab_engine *engine;
-	struct vlab_spec spec;
-	enum vlab_state state;
-	pid_t pid;
-	int pidfd;
-	int control_fd, console_fd, event_fd;
-	struct vlab_counters *counters;
-	int counters_fd; /* the memfd behind counters, kept to hand on */
-	struct vlab_lines control_in, event_in;
-	uint64_t t0_ns, startup_ns;
-	char *ready_line;
-	struct vlab_phase phases[VLAB_MAX_PHASES];
-	size_t nphases;
-	struct {
-		char *key, *value;
-	} attrs[VLAB_MAX_ATTRS];
-	size_t nattrs;
-	int exit_status;
-	char error[VLAB_ERR_MSG];
-	unsigned long next_id;
-	char *resp;
-};
 
 /* Runs the engine's sweep: removes what ended instances left behind (this
  * vlab's, or a killed vlab's: a VMM confined by seccomp cannot delete its
@@ -506,106 +483,4 @@ void vlab_instance_free(struct vlab_instance *inst)
 	free(inst->ready_line);
 	free(inst->resp);
 	free(inst);
-}
-
-const char *vlab_instance_name(const struct vlab_instance *inst)
-{
-	return inst->spec.name;
-}
-
-const struct vlab_engine *vlab_instance_engine(const struct vlab_instance *inst)
-{
-	return inst->engine;
-}
-
-const struct vlab_spec *vlab_instance_spec(const struct vlab_instance *inst)
-{
-	return &inst->spec;
-}
-
-enum vlab_state vlab_instance_state(const struct vlab_instance *inst)
-{
-	return inst->state;
-}
-
-pid_t vlab_instance_pid(const struct vlab_instance *inst)
-{
-	return inst->pid > 0 ? inst->pid : 0;
-}
-
-int vlab_instance_control_fd(const struct vlab_instance *inst)
-{
-	return inst->control_fd;
-}
-
-int vlab_instance_console_fd(const struct vlab_instance *inst)
-{
-	return inst->console_fd;
-}
-
-int vlab_instance_event_fd(const struct vlab_instance *inst)
-{
-	return inst->event_in.eof ? -1 : inst->event_fd;
-}
-
-int vlab_instance_pidfd(const struct vlab_instance *inst)
-{
-	return inst->pidfd;
-}
-
-uint64_t vlab_instance_startup_ns(const struct vlab_instance *inst)
-{
-	return inst->startup_ns;
-}
-
-const char *vlab_instance_ready_line(const struct vlab_instance *inst)
-{
-	return inst->ready_line ? inst->ready_line : "";
-}
-
-size_t vlab_instance_phases(const struct vlab_instance *inst, const struct vlab_phase **out)
-{
-	*out = inst->phases;
-	return inst->nphases;
-}
-
-const char *vlab_instance_attr(const struct vlab_instance *inst, const char *key)
-{
-	for (size_t i = 0; i < inst->nattrs; i++)
-		if (!strcmp(inst->attrs[i].key, key))
-			return inst->attrs[i].value;
-	return NULL;
-}
-
-size_t vlab_instance_attr_count(const struct vlab_instance *inst)
-{
-	return inst->nattrs;
-}
-
-const char *vlab_instance_attr_at(const struct vlab_instance *inst, size_t i, const char **value)
-{
-	if (i >= inst->nattrs)
-		return NULL;
-	*value = inst->attrs[i].value;
-	return inst->attrs[i].key;
-}
-
-const struct vlab_counters *vlab_instance_counters(const struct vlab_instance *inst)
-{
-	return inst->counters;
-}
-
-int vlab_instance_counters_fd(const struct vlab_instance *inst)
-{
-	return inst->counters_fd;
-}
-
-int vlab_instance_exit_status(const struct vlab_instance *inst)
-{
-	return inst->exit_status;
-}
-
-const char *vlab_instance_error(const struct vlab_instance *inst)
-{
-	return inst->error;
 }
