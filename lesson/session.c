@@ -1,6 +1,7 @@
 /* lesson/session.c: the front end's side of a lab (see session.h): the
- * lab's items, the workbook and the actions queued for the runner.  The
- * runner's messages, instances and events are in session_io.c. */
+ * lab's items and the actions queued for the runner.  The workbook is in
+ * session_book.c; the runner's messages, instances and events in
+ * session_io.c and session_inst.c. */
 #include "lesson/session.h"
 
 #include <errno.h>
@@ -30,13 +31,13 @@ enum lesson_status session_status_parse(const char *name)
 	return LESSON_TODO;
 }
 
-static const char *jstr(json_t *o, const char *key, const char *def)
+const char *session_jstr(json_t *o, const char *key, const char *def)
 {
 	const char *s = json_string_value(json_object_get(o, key));
 	return s ? s : def;
 }
 
-static void set_owned(const char **field, const char *value)
+void session_set_owned(const char **field, const char *value)
 {
 	free((char *)*field);
 	*field = value ? strdup(value) : NULL;
@@ -61,13 +62,13 @@ static int build_items(struct lesson_session *s, const char *sha, struct vlab_er
 	json_t *d = s->desc;
 	json_t *items = json_object_get(d, "items");
 	size_t n = json_array_size(items);
-	s->info.id = jstr(d, "id", "");
-	s->info.title = jstr(d, "title", "");
-	s->info.version = jstr(d, "version", "1");
-	s->info.intro = jstr(d, "intro", "");
+	s->info.id = session_jstr(d, "id", "");
+	s->info.title = session_jstr(d, "title", "");
+	s->info.version = session_jstr(d, "version", "1");
+	s->info.intro = session_jstr(d, "intro", "");
 	s->info.path = s->lab_path;
 	json_object_set_new(d, "sha256", json_string(sha));
-	s->info.sha256 = jstr(d, "sha256", "");
+	s->info.sha256 = session_jstr(d, "sha256", "");
 	s->info.nitems = n;
 	s->items = calloc(n, sizeof(*s->items));
 	s->states = calloc(n, sizeof(*s->states));
@@ -78,129 +79,27 @@ static int build_items(struct lesson_session *s, const char *sha, struct vlab_er
 	for (size_t i = 0; i < n; i++) {
 		json_t *o = json_array_get(items, i);
 		struct lesson_item *it = &s->items[i];
-		int step = !strcmp(jstr(o, "kind", "step"), "step");
+		int step = !strcmp(session_jstr(o, "kind", "step"), "step");
 		it->kind = step ? LESSON_STEP : LESSON_QUESTION;
-		const char *qk = jstr(o, "qkind", "");
+		const char *qk = session_jstr(o, "qkind", "");
 		it->qkind = step ? LESSON_Q_NONE
 			  : !strcmp(qk, "choice")  ? LESSON_Q_CHOICE
 			  : !strcmp(qk, "numeric") ? LESSON_Q_NUMERIC
 						   : LESSON_Q_TEXT;
-		it->id = jstr(o, "id", "");
-		it->title = jstr(o, "title", "");
-		it->text = jstr(o, "text", "");
+		it->id = session_jstr(o, "id", "");
+		it->title = session_jstr(o, "title", "");
+		it->text = session_jstr(o, "text", "");
 		it->points = json_number_value(json_object_get(o, "points"));
 		it->hints = string_list(json_object_get(o, "hints"), &it->nhints);
 		it->choices = string_list(json_object_get(o, "choices"), &it->nchoices);
 		it->has_run = json_is_true(json_object_get(o, "run"));
 		it->has_check = json_is_true(json_object_get(o, "check"));
-		it->unit = jstr(o, "unit", "");
+		it->unit = session_jstr(o, "unit", "");
 		it->timeout_ms = (int)json_integer_value(json_object_get(o, "timeout_ms"));
-		it->where = jstr(o, "where", "");
+		it->where = session_jstr(o, "where", "");
 		s->info.max_points += it->points;
 		s->states[i].message = strdup("");
 	}
-	return 0;
-}
-
-/* ---- the workbook ---- */
-
-int session_save(struct lesson_session *s, struct vlab_err *err)
-{
-	if (s->no_workbook || s->read_only)
-		return 0;
-	char now[32];
-	lesson_iso8601(vlab_wall_ns(), now);
-	json_object_set_new(s->wb, "updated", json_string(now));
-	json_object_set_new(s->wb, "vlab_version", json_string(VLAB_VERSION));
-	json_t *lab = json_object_get(s->wb, "lab");
-	json_object_set_new(lab, "sha256", json_string(s->info.sha256));
-	json_object_set_new(lab, "version", json_string(s->info.version));
-	return lesson_workbook_save(s->wb_path, s->wb, err);
-}
-
-static void save_or_warn(struct lesson_session *s)
-{
-	struct vlab_err err = {0};
-	if (session_save(s, &err) < 0) {
-		char msg[VLAB_ERR_MSG + 64];
-		snprintf(msg, sizeof(msg), "your progress could not be saved: %s", err.msg);
-		session_push(s, LESSON_EV_WARNING, -1, -1, msg);
-	}
-}
-
-static void load_states(struct lesson_session *s)
-{
-	for (size_t i = 0; i < s->info.nitems; i++) {
-		json_t *it = lesson_workbook_item(s->wb, s->items[i].id, 0);
-		struct lesson_item_state *st = &s->states[i];
-		if (!it)
-			continue;
-		st->status = session_status_parse(jstr(it, "status", "todo"));
-		st->score = json_number_value(json_object_get(it, "score"));
-		set_owned(&st->message, jstr(it, "message", ""));
-		set_owned(&st->answer, json_string_value(json_object_get(it, "answer")));
-		st->attempts = (unsigned)json_integer_value(json_object_get(it, "attempts"));
-		st->hints_used = (unsigned)json_integer_value(json_object_get(it, "hints_used"));
-		if (st->hints_used > s->items[i].nhints)
-			st->hints_used = (unsigned)s->items[i].nhints;
-		st->updated_ns = st->attempts ? vlab_wall_ns() : 0;
-	}
-}
-
-static int open_workbook(struct lesson_session *s, const struct lesson_session_opts *o,
-			 struct vlab_err *err)
-{
-	json_t *wb = NULL;
-	char aside[VLAB_PATH_MAX + 64], msg[VLAB_ERR_MSG * 2];
-	if (o->workbook)
-		snprintf(s->wb_path, sizeof(s->wb_path), "%s", o->workbook);
-	else if (!s->no_workbook &&
-		 lesson_workbook_default_path(s->info.id, s->wb_path, sizeof(s->wb_path), err) < 0)
-		return -1;
-	if (!s->no_workbook || o->workbook) {
-		int r = lesson_workbook_load(s->wb_path, &wb, err);
-		if (r < 0 && (err->code != EBADMSG || s->read_only))
-			return -1;
-		if (r < 0) {
-			snprintf(msg, sizeof(msg), "%s", err->msg);
-			if (lesson_workbook_set_aside(s->wb_path, "corrupt", aside, sizeof(aside), err) < 0)
-				return vlab_err_prefix(err, "%s", msg);
-			char w[sizeof(msg) + sizeof(aside) + 128];
-			snprintf(w, sizeof(w),
-				 "Your workbook could not be read (%s). It was kept as %s and a new "
-				 "one started.",
-				 msg, aside);
-			session_push(s, LESSON_EV_WARNING, -1, -1, w);
-		}
-		if (wb && strcmp(jstr(json_object_get(wb, "lab"), "id", ""), s->info.id)) {
-			lesson_bad_input(err, "%s: this workbook is for lab '%s', not '%s'",
-				     s->wb_path, jstr(json_object_get(wb, "lab"), "id", ""), s->info.id);
-			json_decref(wb);
-			return -1;
-		}
-		if (wb && o->fresh && !s->read_only) {
-			json_decref(wb);
-			wb = NULL;
-			if (lesson_workbook_set_aside(s->wb_path, "old", aside, sizeof(aside), err) < 0)
-				return -1;
-			snprintf(msg, sizeof(msg), "Your earlier workbook was kept as %s.", aside);
-			session_push(s, LESSON_EV_WARNING, -1, -1, msg);
-		}
-		if (wb && strcmp(jstr(json_object_get(wb, "lab"), "sha256", ""), s->info.sha256)) {
-			snprintf(msg, sizeof(msg),
-				 "The lab changed since this workbook was started (version %s, now "
-				 "%s): your progress is kept for the steps that still exist.",
-				 jstr(json_object_get(wb, "lab"), "version", "?"), s->info.version);
-			session_push(s, LESSON_EV_WARNING, -1, -1, msg);
-		}
-	}
-	if (!wb)
-		wb = lesson_workbook_new(s->info.id, s->info.title, s->info.version, s->lab_path,
-					 s->info.sha256);
-	if (!wb)
-		return vlab_err_set(err, ENOMEM, "workbook");
-	s->wb = wb;
-	load_states(s);
 	return 0;
 }
 
@@ -248,7 +147,7 @@ int lesson_session_open(const struct lesson_session_opts *o, struct lesson_sessi
 	s->read_only = o->read_only;
 	lesson_ipc_rx_init(&s->rx);
 	if (lesson_catalog_find(o->lab, s->lab_path, sizeof(s->lab_path), err) < 0 ||
-	    session_start_runner(s, err) < 0 || open_workbook(s, o, err) < 0) {
+	    session_start_runner(s, err) < 0 || session_open_workbook(s, o, err) < 0) {
 		lesson_session_free(s);
 		return -1;
 	}
@@ -377,7 +276,7 @@ int session_start_runner(struct lesson_session *s, struct vlab_err *err)
 	json_t *lab;
 	if (session_spawn_runner(s, &lab, err) < 0)
 		return -1;
-	const char *sha = jstr(lab, "sha256", "");
+	const char *sha = session_jstr(lab, "sha256", "");
 	int r = 0;
 	if (!s->desc) {
 		s->desc = json_incref(json_object_get(lab, "lab"));
@@ -475,8 +374,8 @@ int lesson_session_answer(struct lesson_session *s, size_t i, const char *answer
 	json_t *it = lesson_workbook_item(s->wb, s->items[i].id, 1);
 	json_object_set_new(it, "answer", json_string(answer));
 	json_object_set_new(it, "updated", json_string(now));
-	set_owned(&s->states[i].answer, answer);
-	save_or_warn(s);
+	session_set_owned(&s->states[i].answer, answer);
+	session_save_or_warn(s);
 	struct action a = {.op = ACT_ANSWER, .item = i, .answer = (char *)answer};
 	if (enqueue(s, &a, err) < 0)
 		return -1;
@@ -498,7 +397,7 @@ const char *lesson_session_hint(struct lesson_session *s, size_t i, struct vlab_
 	st->hints_used++;
 	json_t *it = lesson_workbook_item(s->wb, s->items[i].id, 1);
 	json_object_set_new(it, "hints_used", json_integer(st->hints_used));
-	save_or_warn(s);
+	session_save_or_warn(s);
 	return s->items[i].hints[st->hints_used - 1];
 }
 
@@ -512,8 +411,8 @@ int lesson_session_reset(struct lesson_session *s, size_t i, struct vlab_err *er
 	st->score = 0;
 	st->attempts = st->hints_used = 0;
 	st->updated_ns = 0;
-	set_owned(&st->message, "");
-	set_owned(&st->answer, NULL);
+	session_set_owned(&st->message, "");
+	session_set_owned(&st->answer, NULL);
 	if (session_save(s, err) < 0)
 		return -1;
 	session_push(s, LESSON_EV_RESULT, (int)i, -1, NULL);
@@ -540,66 +439,4 @@ int lesson_session_cancel(struct lesson_session *s, struct vlab_err *err)
 	}
 	session_stop_runner(s, 0);
 	return 0;
-}
-
-/* ---- results from the runner ---- */
-
-void session_item_result(struct lesson_session *s, const struct action *a, const char *status,
-			 const char *message, double score)
-{
-	size_t i = a->item;
-	if (s->pending[i])
-		s->pending[i]--;
-	if (a->op == ACT_RUN)
-		s->ran_here[i] = 1;
-	if (a->replay) {
-		if (strcmp(status, "passed") && strcmp(status, "skipped")) {
-			char w[VLAB_ERR_MSG + 200];
-			snprintf(w, sizeof(w), "re-running '%s' to restore the lab's state failed: %s",
-				 s->items[i].title, message);
-			session_push(s, LESSON_EV_WARNING, (int)i, -1, w);
-		}
-		return;
-	}
-	struct lesson_item_state *st = &s->states[i];
-	enum lesson_status ns = session_status_parse(status);
-	st->status = ns == LESSON_TODO ? LESSON_ERROR : ns;
-	st->score = score;
-	set_owned(&st->message, message);
-	if (!a->grading)
-		st->attempts++;
-	st->updated_ns = vlab_wall_ns();
-	if (!a->grading) {
-		char now[32];
-		lesson_iso8601(st->updated_ns, now);
-		json_t *it = lesson_workbook_item(s->wb, s->items[i].id, 1);
-		json_object_set_new(it, "status", json_string(lesson_status_name(st->status)));
-		json_object_set_new(it, "score", json_real(score));
-		json_object_set_new(it, "message", json_string(message));
-		json_object_set_new(it, "attempts", json_integer(st->attempts));
-		json_object_set_new(it, "updated", json_string(now));
-		if (st->status == LESSON_PASSED && !json_object_get(it, "first_passed"))
-			json_object_set_new(it, "first_passed", json_string(now));
-		save_or_warn(s);
-	}
-	session_push(s, LESSON_EV_RESULT, (int)i, -1, NULL);
-}
-
-void session_record(struct lesson_session *s, int item, const char *name, double value,
-		    const char *unit)
-{
-	char now[32];
-	lesson_iso8601(vlab_wall_ns(), now);
-	json_t *m = json_object_get(s->wb, "measurements");
-	if (!m) {
-		m = json_object();
-		json_object_set_new(s->wb, "measurements", m);
-	}
-	json_object_set_new(m, name,
-			    json_pack("{s:f, s:s, s:s, s:s}", "value", value, "unit", unit, "item",
-				      item >= 0 && (size_t)item < s->info.nitems ? s->items[item].id
-										 : "",
-				      "at", now));
-	save_or_warn(s);
-	session_push(s, LESSON_EV_MEASURE, item, -1, name);
 }

@@ -82,16 +82,29 @@ struct lesson_session {
  * or touching the workbook (the grader). */
 int lesson_session_regrade(struct lesson_session *s, size_t i, const char *answer,
 			   struct vlab_err *err);
-void session_item_result(struct lesson_session *s, const struct action *a, const char *status,
-			 const char *message, double score);
-void session_record(struct lesson_session *s, int item, const char *name, double value,
-		    const char *unit);
-int session_save(struct lesson_session *s, struct vlab_err *err);
+/* o[key] as a string, or def; *field replaced by a copy of value. */
+const char *session_jstr(json_t *o, const char *key, const char *def);
+void session_set_owned(const char **field, const char *value);
 /* Starts a runner and takes (first time) or checks (later) the lab. */
 int session_start_runner(struct lesson_session *s, struct vlab_err *err);
 /* A runner is there (started when not), with the workbook's measurements. */
 int session_ensure_runner(struct lesson_session *s, struct vlab_err *err);
 enum lesson_status session_status_parse(const char *name);
+
+/* session_book.c */
+/* Opens (or starts) the workbook of s as o says and reads the items'
+ * states from it. */
+int session_open_workbook(struct lesson_session *s, const struct lesson_session_opts *o,
+			  struct vlab_err *err);
+int session_save(struct lesson_session *s, struct vlab_err *err);
+/* The same, or a warning event saying why not. */
+void session_save_or_warn(struct lesson_session *s);
+/* A result or a measurement from the runner, into the states and the
+ * workbook. */
+void session_item_result(struct lesson_session *s, const struct action *a, const char *status,
+			 const char *message, double score);
+void session_record(struct lesson_session *s, int item, const char *name, double value,
+		    const char *unit);
 
 /* session_io.c */
 /* Spawns a runner and waits for its lab message (*lab, caller frees). */
